@@ -1,0 +1,421 @@
+"""The paper's fragment move set: delete a leaf cluster, or insert a vocabulary fragment.
+
+Moves on a :class:`~ric.chem.graph.MolGraph` (Kekulé, hydrogens implicit):
+
+* :class:`DeleteLeaf` removes the atoms of a leaf cluster that no other cluster uses.
+  Leaves are atoms of degree one (their non-ring bond is the cluster) and ring
+  clusters whose *attachment atoms* (atoms shared with other clusters) are a single
+  atom, or two bonded atoms whose bond lies on another ring cluster; the attachment
+  atoms stay, so the molecule stays connected.
+* :class:`FuseAtom` identifies one atom of a fragment with a molecule atom of the
+  same element and charge that has enough free valence: a bond fragment appends an
+  atom, a ring fragment sprouts (or spiro-fuses) a ring. Ring fragments are not fused
+  onto a single-atom molecule, whose ring could not be deleted again.
+* :class:`FuseBond` identifies a directed bond of a ring fragment with a ring bond of
+  the molecule of the same order, endpoints matching in element and charge, in either
+  orientation (one orientation when the fragment bond is symmetric).
+
+A move is legal exactly when every atom's bond-order sum stays within RDKit's valence
+limit, so legality is decided from precomputed attachment tables keyed by atom type
+and bond environment (:class:`~ric.moves.vocab.Vocabulary`), without trial
+sanitisation. Every legal move has its inverse, computed from what the move adds or
+removes: the inverse of a fusion deletes the added atoms; the inverse of a deletion
+fuses the deleted cluster's fragment back at its attachment atom(s).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Union
+
+import numpy as np
+
+from ric.chem.graph import MolGraph
+from ric.chem.standardise import SUPPORTED_ELEMENTS, MoleculeError
+from ric.moves.protocol import STOP, IllegalMoveError, Stop
+from ric.moves.vocab import Cluster, UnknownFragmentError, Vocabulary, decompose
+
+__all__ = ["DeleteLeaf", "FuseAtom", "FuseBond", "FragmentMove", "FragmentMoveSet"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeleteLeaf:
+    """Delete the atoms ``atoms`` (sorted) of a leaf cluster."""
+
+    atoms: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FuseAtom:
+    """Fuse atom slot ``slot`` of fragment ``fragment`` onto molecule atom ``atom``."""
+
+    atom: int
+    fragment: int
+    slot: int
+
+
+@dataclass(frozen=True)
+class FuseBond:
+    """Fuse bond slot ``slot`` (directed ``u -> v``) of ring fragment ``fragment`` onto
+    the molecule's ring bond ``begin -> end`` (``u`` becomes ``begin``, ``v`` ``end``)."""
+
+    begin: int
+    end: int
+    fragment: int
+    slot: int
+
+
+FragmentMove = Union[DeleteLeaf, FuseAtom, FuseBond]
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    move: DeleteLeaf
+    cluster: Cluster
+    attachments: tuple[int, ...]
+
+
+@dataclass
+class _Analysis:
+    """Per-state quantities shared by enumeration, sampling and inversion."""
+
+    state: MolGraph
+    clusters: list[Cluster]
+    leaves: list[_Leaf]
+    leaf_by_atoms: dict[tuple[int, ...], _Leaf]
+
+
+# Corruption weights of the insertion categories (renormalised over non-empty ones):
+# atom fusion of a bond fragment, atom fusion of a ring fragment, ring-bond fusion.
+_INSERT_WEIGHTS = np.array([3.0, 3.0, 2.0]) / 8.0
+
+
+class FragmentMoveSet:
+    """The fragment move set over a :class:`~ric.moves.vocab.Vocabulary`.
+
+    Args:
+        vocab: the fragment vocabulary.
+
+    Corruption step distribution (:meth:`sample_corruption_move`): with probability
+    1/2 delete a leaf drawn uniformly, otherwise insert (the other side when one side
+    has no legal move). An insertion first picks its category with weights 3/8 (atom
+    fusion of a bond fragment), 3/8 (atom fusion of a ring fragment) and 1/4 (fusion
+    onto a ring bond), renormalised over categories with a legal move, then a legal
+    move of that category uniformly.
+    """
+
+    name = "fragment"
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self._cache: _Analysis | None = None
+
+    # ------------------------------------------------------------------ analysis
+    def _analyse(self, state: MolGraph) -> _Analysis:
+        cached = self._cache
+        if cached is not None and cached.state is state:
+            return cached
+        clusters = decompose(state)
+        membership: list[list[int]] = [[] for _ in range(state.num_atoms)]
+        for k, c in enumerate(clusters):
+            for a in c.atoms:
+                membership[a].append(k)
+        leaves: list[_Leaf] = []
+        if state.num_atoms >= 2:
+            degrees = state.degrees
+            for k, c in enumerate(clusters):
+                if not c.is_ring:
+                    continue
+                att = tuple(a for a in c.atoms if len(membership[a]) > 1)
+                if len(att) == 2:
+                    a, b = att
+                    bond = (a, b) if a < b else (b, a)
+                    if not any(
+                        bond in clusters[m].bonds and clusters[m].is_ring
+                        for m in membership[a]
+                        if m != k
+                    ):
+                        continue
+                elif len(att) != 1:
+                    continue
+                removed = tuple(a for a in c.atoms if a not in att)
+                leaves.append(_Leaf(DeleteLeaf(removed), c, att))
+            by_bond = {c.atoms: c for c in clusters if not c.is_ring}
+            for i, d in enumerate(degrees):
+                if d == 1:
+                    j = state.neighbors[i][0]
+                    c = by_bond[(i, j) if i < j else (j, i)]
+                    leaves.append(_Leaf(DeleteLeaf((i,)), c, (j,)))
+        analysis = _Analysis(state, clusters, leaves, {leaf.move.atoms: leaf for leaf in leaves})
+        self._cache = analysis
+        return analysis
+
+    # ------------------------------------------------------------------ enumeration
+    def _atom_fusion_counts(self, state: MolGraph, ring: bool) -> list[int]:
+        if ring and state.num_atoms < 2:
+            return [0] * state.num_atoms
+        tables = self.vocab.atom_tables
+        free = state.free_valences
+        counts = []
+        for a in range(state.num_atoms):
+            table = tables.get((ring, state.atom_type(a)))
+            counts.append(0 if table is None else int(np.searchsorted(table.need, free[a], side="right")))
+        return counts
+
+    def _bond_fusion_options(self, state: MolGraph) -> list[tuple[int, int, np.ndarray, object]]:
+        """``(begin, end, selected row indices, table)`` per directed ring bond with options."""
+        out = []
+        free = state.free_valences
+        orders = state.bond_orders
+        tables = self.vocab.bond_tables
+        for i, j in sorted(state.ring_bonds):
+            o = orders[(i, j)]
+            for a, b in ((i, j), (j, i)):
+                table = tables.get((state.atom_type(a), state.atom_type(b), o))
+                if table is None:
+                    continue
+                ok = (table.need_begin <= free[a]) & (table.need_end <= free[b])
+                if a > b:
+                    ok &= ~table.symmetric
+                rows = np.flatnonzero(ok)
+                if rows.size:
+                    out.append((a, b, rows, table))
+        return out
+
+    def deletion_moves(self, state: MolGraph) -> list[DeleteLeaf]:
+        """Legal deletions of ``state``."""
+        return [leaf.move for leaf in self._analyse(state).leaves]
+
+    def legal_moves(self, state: MolGraph) -> list[FragmentMove]:
+        """Every legal edit of ``state``: deletions, atom fusions, bond fusions."""
+        moves: list[FragmentMove] = list(self.deletion_moves(state))
+        for ring in (False, True):
+            counts = self._atom_fusion_counts(state, ring)
+            for a, k in enumerate(counts):
+                if k:
+                    table = self.vocab.atom_tables[(ring, state.atom_type(a))]
+                    moves.extend(
+                        FuseAtom(a, int(f), int(s)) for f, s in zip(table.fragment[:k], table.slot[:k])
+                    )
+        for a, b, rows, table in self._bond_fusion_options(state):
+            moves.extend(FuseBond(a, b, int(table.fragment[r]), int(table.slot[r])) for r in rows)
+        return moves
+
+    def is_legal(self, state: MolGraph, move: FragmentMove) -> bool:
+        """Whether ``move`` is legal in ``state``."""
+        if isinstance(move, DeleteLeaf):
+            return move.atoms in self._analyse(state).leaf_by_atoms
+        n = state.num_atoms
+        if not 0 <= getattr(move, "fragment", -1) < len(self.vocab):
+            return False
+        frag = self.vocab[move.fragment]
+        free = state.free_valences
+        if isinstance(move, FuseAtom):
+            if not (0 <= move.atom < n and 0 <= move.slot < len(frag.atom_slot_rep)):
+                return False
+            if frag.is_ring and n < 2:
+                return False
+            u = frag.atom_slot_rep[move.slot]
+            return frag.labels[u] == state.atom_type(move.atom) and frag.valences[u] <= free[move.atom]
+        if isinstance(move, FuseBond):
+            a, b = move.begin, move.end
+            if not (frag.is_ring and 0 <= a < n and 0 <= b < n and 0 <= move.slot < len(frag.bond_slot_rep)):
+                return False
+            if (min(a, b), max(a, b)) not in state.ring_bonds:
+                return False
+            if frag.bond_slot_symmetric[move.slot] and a > b:
+                return False
+            u, v = frag.bond_slot_rep[move.slot]
+            o = frag.bond_order_of[(u, v)]
+            return (
+                state.bond_orders[(a, b)] == o
+                and frag.labels[u] == state.atom_type(a)
+                and frag.labels[v] == state.atom_type(b)
+                and frag.valences[u] - o <= free[a]
+                and frag.valences[v] - o <= free[b]
+            )
+        return False
+
+    # ------------------------------------------------------------------ apply / inverse
+    def apply(self, state: MolGraph, move: FragmentMove) -> MolGraph:
+        """The state after ``move``.
+
+        Raises:
+            IllegalMoveError: if ``move`` is not legal in ``state``.
+        """
+        if not self.is_legal(state, move):
+            raise IllegalMoveError(f"{self.format_move(move)} is not legal in {state.kekule_smiles()}")
+        if isinstance(move, DeleteLeaf):
+            return state.edit(remove_atoms=move.atoms)
+        frag = self.vocab[move.fragment]
+        if isinstance(move, FuseAtom):
+            mapping = {frag.atom_slot_rep[move.slot]: move.atom}
+            skip = None
+        else:
+            u, v = frag.bond_slot_rep[move.slot]
+            mapping = {u: move.begin, v: move.end}
+            skip = (min(u, v), max(u, v))
+        new_atoms = []
+        n = state.num_atoms
+        for k, label in enumerate(frag.labels):
+            if k not in mapping:
+                mapping[k] = n + len(new_atoms)
+                new_atoms.append(label)
+        new_bonds = [(mapping[i], mapping[j], o) for i, j, o in frag.bonds if (i, j) != skip]
+        return state.edit(add_atoms=new_atoms, add_bonds=new_bonds)
+
+    def inverse(self, state: MolGraph, move: FragmentMove) -> FragmentMove:
+        """The move that undoes ``move`` (applied to ``state``), indexed in the result.
+
+        Raises:
+            IllegalMoveError: if ``move`` is not legal in ``state``.
+            UnknownFragmentError: if a deleted cluster is not in the vocabulary.
+        """
+        if not self.is_legal(state, move):
+            raise IllegalMoveError(f"{self.format_move(move)} is not legal in {state.kekule_smiles()}")
+        if isinstance(move, (FuseAtom, FuseBond)):
+            added = self.vocab[move.fragment].num_atoms - (1 if isinstance(move, FuseAtom) else 2)
+            n = state.num_atoms
+            return DeleteLeaf(tuple(range(n, n + added)))
+        leaf = self._analyse(state).leaf_by_atoms[move.atoms]
+        idx, pos = self.vocab.identify_cluster(state, leaf.cluster)
+        frag = self.vocab[idx]
+        removed = move.atoms
+
+        def shifted(x: int) -> int:
+            return x - sum(1 for r in removed if r < x)
+
+        if len(leaf.attachments) == 1:
+            a = leaf.attachments[0]
+            return FuseAtom(shifted(a), idx, frag.atom_slot[pos[a]])
+        a, b = leaf.attachments
+        slot = frag.bond_slot[(pos[a], pos[b])]
+        na, nb = shifted(a), shifted(b)
+        # Any directed bond of the slot's orbit maps onto the representative by an
+        # automorphism, so fusing the representative onto (a, b) restores the cluster.
+        if frag.bond_slot_symmetric[slot] and na > nb:
+            na, nb = nb, na
+        return FuseBond(na, nb, idx, slot)
+
+    # ------------------------------------------------------------------ corruption
+    def sample_corruption_move(self, state: MolGraph, rng: np.random.Generator) -> FragmentMove | None:
+        """One draw from the corruption step distribution (see class docstring)."""
+        leaves = self._analyse(state).leaves
+        delete_first = bool(leaves) and rng.random() < 0.5
+        if not delete_first:
+            move = self._sample_insertion(state, rng)
+            if move is not None:
+                return move
+        if leaves:
+            return leaves[int(rng.integers(len(leaves)))].move
+        return None
+
+    def _sample_insertion(self, state: MolGraph, rng: np.random.Generator) -> FragmentMove | None:
+        weights = _INSERT_WEIGHTS.copy()
+        while weights.sum() > 0:
+            category = int(rng.choice(3, p=weights / weights.sum()))
+            if category < 2:
+                ring = category == 1
+                counts = self._atom_fusion_counts(state, ring)
+                total = sum(counts)
+                if total:
+                    r = int(rng.integers(total))
+                    for a, k in enumerate(counts):
+                        if r < k:
+                            table = self.vocab.atom_tables[(ring, state.atom_type(a))]
+                            return FuseAtom(a, int(table.fragment[r]), int(table.slot[r]))
+                        r -= k
+            else:
+                options = self._bond_fusion_options(state)
+                total = sum(rows.size for _, _, rows, _ in options)
+                if total:
+                    r = int(rng.integers(total))
+                    for a, b, rows, table in options:
+                        if r < rows.size:
+                            row = rows[r]
+                            return FuseBond(a, b, int(table.fragment[row]), int(table.slot[row]))
+                        r -= rows.size
+            weights[category] = 0.0
+        return None
+
+    # ------------------------------------------------------------------ identity / checks
+    def key(self, state: MolGraph) -> str:
+        """Canonical SMILES of the state."""
+        return state.smiles()
+
+    def check_state(self, state: MolGraph) -> str | None:
+        """``None`` if every atom is supported and every cluster is in the vocabulary."""
+        for a in range(state.num_atoms):
+            z, _ = state.atom_type(a)
+            if z not in SUPPORTED_ELEMENTS:
+                return f"atom {a} has unsupported element {z}"
+        try:
+            self.vocab.check_molecule(state)
+        except UnknownFragmentError as exc:
+            return str(exc.detail)
+        return None
+
+    def prepare(self, smiles: str, graph: MolGraph) -> MolGraph:
+        """Validate a standardised molecule for this move set.
+
+        Raises:
+            MoleculeError: reason ``unknown_fragment`` naming the fragment.
+        """
+        problem = self.check_state(graph)
+        if problem is not None:
+            raise MoleculeError(smiles, "unknown_fragment", problem)
+        return graph
+
+    # ------------------------------------------------------------------ text form
+    def format_move(self, move: FragmentMove | Stop) -> str:
+        """Text form, e.g. ``fuse_atom(atom=3,fragment=12,slot=0,smiles=C1=CC=CC=C1)``."""
+        if isinstance(move, Stop):
+            return "stop"
+        if isinstance(move, DeleteLeaf):
+            return f"delete(atoms={'.'.join(map(str, move.atoms))})"
+        smiles = self.vocab[move.fragment].smiles if 0 <= move.fragment < len(self.vocab) else "?"
+        if isinstance(move, FuseAtom):
+            return f"fuse_atom(atom={move.atom},fragment={move.fragment},slot={move.slot},smiles={smiles})"
+        return (
+            f"fuse_bond(begin={move.begin},end={move.end},fragment={move.fragment},"
+            f"slot={move.slot},smiles={smiles})"
+        )
+
+    _PATTERN = re.compile(r"^\s*(\w+)\((.*)\)\s*$")
+
+    def parse_move(self, text: str) -> FragmentMove | Stop:
+        """Read a move written by :meth:`format_move`.
+
+        Raises:
+            ValueError: naming the text when it is malformed or names a fragment the
+                vocabulary does not have.
+        """
+        if text.strip() == "stop":
+            return STOP
+        m = self._PATTERN.match(text)
+        if m is None:
+            raise ValueError(f"not a fragment move: {text!r}")
+        kind, body = m.groups()
+        try:
+            fields = dict(item.split("=", 1) for item in body.split(",")) if body else {}
+            if kind == "delete":
+                return DeleteLeaf(tuple(int(x) for x in fields["atoms"].split(".")))
+            if kind == "fuse_atom":
+                move: FragmentMove = FuseAtom(int(fields["atom"]), int(fields["fragment"]), int(fields["slot"]))
+            elif kind == "fuse_bond":
+                move = FuseBond(int(fields["begin"]), int(fields["end"]), int(fields["fragment"]), int(fields["slot"]))
+            else:
+                raise ValueError(f"unknown move kind {kind!r}")
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"malformed fragment move {text!r}: {exc}") from exc
+        if not 0 <= move.fragment < len(self.vocab):
+            raise ValueError(f"fragment {move.fragment} in {text!r} is outside the vocabulary of {len(self.vocab)}")
+        if "smiles" in fields and fields["smiles"] != self.vocab[move.fragment].smiles:
+            raise ValueError(
+                f"{text!r} names fragment {move.fragment} as {fields['smiles']}, "
+                f"but this vocabulary has {self.vocab[move.fragment].smiles}"
+            )
+        return move
