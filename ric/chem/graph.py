@@ -318,6 +318,17 @@ class MolGraph:
             [(remap[i], remap[j], o) for i, j, o in bonds if i in remap and j in remap],
         )
 
+    def permute(self, order: Sequence[int]) -> "MolGraph":
+        """The same molecule with atoms renumbered: ``order[k]`` becomes atom ``k``."""
+        new_index = [0] * self.num_atoms
+        for k, old in enumerate(order):
+            new_index[old] = k
+        return MolGraph(
+            [self.atomic_nums[i] for i in order],
+            [self.charges[i] for i in order],
+            [(new_index[i], new_index[j], o) for i, j, o in self.bonds],
+        )
+
     # ------------------------------------------------------------------ misc
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MolGraph):

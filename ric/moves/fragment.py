@@ -300,6 +300,19 @@ class FragmentMoveSet:
             na, nb = nb, na
         return FuseBond(na, nb, idx, slot)
 
+    def relabel_move(self, move: FragmentMove | Stop, new_index: list[int]) -> FragmentMove | Stop:
+        """The same move after the state's atoms are renumbered (atom ``i`` becomes ``new_index[i]``)."""
+        if isinstance(move, Stop):
+            return move
+        if isinstance(move, DeleteLeaf):
+            return DeleteLeaf(tuple(sorted(new_index[a] for a in move.atoms)))
+        if isinstance(move, FuseAtom):
+            return FuseAtom(new_index[move.atom], move.fragment, move.slot)
+        a, b = new_index[move.begin], new_index[move.end]
+        if self.vocab[move.fragment].bond_slot_symmetric[move.slot] and a > b:
+            a, b = b, a
+        return FuseBond(a, b, move.fragment, move.slot)
+
     # ------------------------------------------------------------------ corruption
     def sample_corruption_move(self, state: MolGraph, rng: np.random.Generator) -> FragmentMove | None:
         """One draw from the corruption step distribution (see class docstring)."""

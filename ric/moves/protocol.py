@@ -85,6 +85,10 @@ class MoveSet(Protocol, Generic[State, Move]):
         """One draw from the fixed corruption step distribution, or ``None`` if no edit is legal."""
         ...
 
+    def relabel_move(self, move: Move | Stop, new_index: list[int]) -> Move | Stop:
+        """The same move after the state's atoms (nodes) are renumbered: ``i -> new_index[i]``."""
+        ...
+
     def format_move(self, move: Move | Stop) -> str:
         """A one-line text form of a move, readable by :meth:`parse_move`."""
         ...

@@ -1,0 +1,72 @@
+"""Entry point of the ``ric`` console script.
+
+Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and
+``run(args) -> int``. Subcommand modules import only :mod:`argparse` at module level;
+RDKit, numpy and torch are imported inside ``run`` so that ``ric --help`` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Sequence
+
+from ric import __version__
+
+SUBCOMMANDS = ("vocab", "corrupt")
+
+logger = logging.getLogger("ric")
+
+
+class CommandError(Exception):
+    """A user-facing error: printed as ``ric: error: ...`` with exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ric",
+        description="Valid-by-construction molecule generation by reversible inductive construction.",
+    )
+    parser.add_argument("--version", action="version", version=f"ric {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"ric.cli.{name}").add_parser(sub)
+    return parser
+
+
+def configure_logging(verbose: bool = False, quiet: bool = False) -> None:
+    """Route ``ric`` loggers to stderr at INFO (DEBUG with ``verbose``, WARNING with ``quiet``)."""
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("ric")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    configure_logging(args.verbose, args.quiet)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("ric: interrupted", file=sys.stderr)
+        return 130
+    except (CommandError, OSError, ValueError) as exc:
+        if args.verbose:
+            raise
+        print(f"ric {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
