@@ -28,6 +28,7 @@ SUPPORTED_CHARGES = (-1, 0, 1)
 
 BOND_TYPES = {1: Chem.BondType.SINGLE, 2: Chem.BondType.DOUBLE, 3: Chem.BondType.TRIPLE}
 _ORDER_OF_TYPE = {v: k for k, v in BOND_TYPES.items()}
+_SANITIZE_OPS = Chem.SanitizeFlags.SANITIZE_ALL ^ Chem.SanitizeFlags.SANITIZE_CLEANUP
 
 
 @functools.lru_cache(maxsize=None)
@@ -192,6 +193,9 @@ class MolGraph:
     def to_rdkit(self, sanitize: bool = True) -> Chem.Mol:
         """A new RDKit molecule; sanitised (aromaticity perceived) unless ``sanitize=False``.
 
+        Sanitisation skips RDKit's clean-up step, so a graph RDKit would have to rewrite
+        to accept (e.g. a five-valent nitrogen) is rejected.
+
         Raises:
             ValueError: if RDKit rejects the molecule during sanitisation.
         """
@@ -199,7 +203,10 @@ class MolGraph:
         if sanitize:
             with quiet_rdkit():
                 try:
-                    Chem.SanitizeMol(mol)
+                    # No clean-up step: RDKit's clean-up would silently rewrite some
+                    # over-valent graphs (e.g. five-valent N into an N-oxide) instead of
+                    # rejecting them, and the state must be valid exactly as it is.
+                    Chem.SanitizeMol(mol, sanitizeOps=_SANITIZE_OPS)
                 except Exception as exc:
                     raise ValueError(f"RDKit rejects {self.kekule_smiles()}: {exc}") from exc
         return mol.GetMol()

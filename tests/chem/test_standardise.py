@@ -66,3 +66,11 @@ def test_edit_and_connectivity():
     assert h.is_connected()
     assert not g.edit(remove_atoms=[1]).is_connected()
     assert g.edit(remove_atoms=[2]).smiles() == "CC"
+
+
+def test_sanitizes_rejects_graphs_rdkit_would_rewrite():
+    # Five-valent neutral N: RDKit's clean-up would turn it into an N-oxide; ric rejects it.
+    g = MolGraph([8, 7, 6, 6, 6, 6, 6], [0] * 7, [(0, 1, 2), (1, 2, 2), (2, 3, 1), (3, 4, 2), (4, 5, 1), (5, 6, 2), (6, 1, 1)])
+    assert not g.sanitizes()
+    with pytest.raises(ValueError, match="RDKit rejects"):
+        g.smiles()
