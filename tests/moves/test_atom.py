@@ -600,7 +600,7 @@ def test_protocol_and_value_semantics():
     moves = MOVE_SET.legal_moves(g)
     assert pickle.loads(pickle.dumps(moves)) == moves
     assert len({hash(m) for m in moves}) == len(moves)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         moves[0].atom = 3  # frozen
 
 
