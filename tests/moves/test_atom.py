@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import os
 import pickle
 import random
-import time
 
 import mol_ga
 import networkx as nx
@@ -602,17 +602,6 @@ def test_protocol_and_value_semantics():
     assert len({hash(m) for m in moves}) == len(moves)
     with pytest.raises(dataclasses.FrozenInstanceError):
         moves[0].atom = 3  # frozen
-
-
-def test_enumeration_is_fast(zinc_graphs):
-    """Generous bound; the median measured is ~0.15 ms on a fresh 23-atom ZINC graph."""
-    times = []
-    for g in zinc_graphs[:100]:
-        fresh = MolGraph(g.atomic_nums, g.charges, g.bonds)
-        t0 = time.perf_counter()
-        MOVE_SET.legal_moves(fresh)
-        times.append(time.perf_counter() - t0)
-    assert float(np.median(times)) < 5e-3
 
 
 @pytest.mark.slow
