@@ -14,7 +14,7 @@ from typing import Sequence
 
 from ric import __version__
 
-SUBCOMMANDS = ("vocab", "corrupt")
+SUBCOMMANDS = ("vocab", "corrupt", "train")
 
 logger = logging.getLogger("ric")
 

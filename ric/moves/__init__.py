@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["make_move_set", "MOVE_SETS"]
+__all__ = ["make_move_set", "move_set_to_dict", "move_set_from_dict", "MOVE_SETS"]
 
 MOVE_SETS = ("fragment", "atom")
 
@@ -36,3 +36,35 @@ def make_move_set(name: str, *, vocab: Any = None, config: Any = None):
 
         return AtomMoveSet(config)
     raise ValueError(f"unknown move set {name!r}; choose one of {', '.join(MOVE_SETS)}")
+
+
+def move_set_to_dict(move_set: Any) -> dict[str, Any]:
+    """A plain-data description of a move set (for checkpoints); see :func:`move_set_from_dict`."""
+    if move_set.name == "fragment":
+        return {"name": "fragment", "vocab": move_set.vocab.to_lines(), "vocab_hash": move_set.vocab.hash}
+    if move_set.name == "atom":
+        return {"name": "atom", "config": move_set.config.to_dict()}
+    raise ValueError(f"cannot describe move set {move_set.name!r}")
+
+
+def move_set_from_dict(data: dict[str, Any]):
+    """Rebuild a move set from :func:`move_set_to_dict` output.
+
+    Raises:
+        ValueError: for an unknown move set, or a vocabulary whose hash does not match.
+    """
+    name = data.get("name")
+    if name == "fragment":
+        from ric.moves.vocab import Vocabulary
+
+        vocab = Vocabulary.from_lines(data["vocab"], source="checkpoint vocabulary")
+        if data.get("vocab_hash") and vocab.hash != data["vocab_hash"]:
+            raise ValueError(
+                f"vocabulary hash mismatch: stored {data['vocab_hash'][:12]}, rebuilt {vocab.hash[:12]}"
+            )
+        return make_move_set("fragment", vocab=vocab)
+    if name == "atom":
+        from ric.moves.atom import AtomMoveSetConfig
+
+        return make_move_set("atom", config=AtomMoveSetConfig.from_dict(data.get("config", {})))
+    raise ValueError(f"unknown move set {name!r}")

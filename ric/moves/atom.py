@@ -35,6 +35,7 @@ from rdkit import Chem
 
 from ric.chem.graph import MolGraph, max_valence
 from ric.chem.standardise import MoleculeError
+from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_STOP, MoveEncoding
 from ric.moves.protocol import STOP, IllegalMoveError, Stop
 
 __all__ = [
@@ -525,6 +526,108 @@ class AtomMoveSet:
         if cls is OpenRing:
             return CloseRing(move.begin, move.end, old)
         return ChangeBond(move.begin, move.end, old)
+
+    # ------------------------------------------------------------------ array encoding
+    #: Pair candidates are unordered atom pairs ``(i, j)`` with ``i < j``.
+    pairs_directed = False
+
+    @property
+    def pair_feature_dim(self) -> int:
+        """Pair features: bond order one-hot (none, 1, 2, 3), ring bond, and the
+        topological distance one-hot (1 .. max_ring_size - 1, farther)."""
+        return 5 + self.config.max_ring_size
+
+    @property
+    def num_atom_classes(self) -> int:
+        """Atom-candidate classes: one per (atom type, bond order) to add, plus delete."""
+        return len(self.config.atom_types) * len(self.config.bond_orders) + 1
+
+    @property
+    def num_pair_classes(self) -> int:
+        """Pair-candidate classes: close with each ring order, open, change to order 1/2/3."""
+        return len(self.config.ring_bond_orders) + 4
+
+    def _atom_class(self, move: AtomMove) -> int:
+        cfg = self.config
+        if isinstance(move, DeleteAtom):
+            return len(cfg.atom_types) * len(cfg.bond_orders)
+        t = cfg.atom_types.index((move.atomic_num, move.charge))
+        return t * len(cfg.bond_orders) + cfg.bond_orders.index(move.order)
+
+    def _pair_class(self, move: AtomMove) -> int:
+        r = len(self._ring_orders_sorted)
+        if isinstance(move, CloseRing):
+            return self._ring_orders_sorted.index(move.order)
+        if isinstance(move, OpenRing):
+            return r
+        return r + move.order  # ChangeBond to order 1, 2, 3
+
+    def encode_moves(self, state: MolGraph) -> MoveEncoding:
+        """All legal moves of ``state`` as arrays (see :mod:`ric.moves.encoding`).
+
+        Atom candidates are ``AddAtom``/``DeleteAtom`` ``(atom, class)``; pair candidates
+        are ``CloseRing``/``OpenRing``/``ChangeBond`` on pairs ``(begin, end)``.
+        """
+        atom_rows, pair_rows = [], []
+        pair_index: dict[tuple[int, int], int] = {}
+        for move in self.legal_moves(state):
+            if isinstance(move, (AddAtom, DeleteAtom)):
+                atom_rows.append((move.atom, self._atom_class(move)))
+            else:
+                key = (move.begin, move.end)
+                row = pair_index.setdefault(key, len(pair_index))
+                pair_rows.append((row, self._pair_class(move)))
+        pairs = np.array(list(pair_index), dtype=np.int64).reshape(-1, 2)
+        features = np.zeros((len(pairs), self.pair_feature_dim), dtype=np.float32)
+        if len(pairs):
+            dist = Chem.GetDistanceMatrix(state._rdkit_unsanitized)
+            orders = state.bond_orders
+            ring_bonds = state.ring_bonds if state.num_bonds >= state.num_atoms else frozenset()
+            far = self.config.max_ring_size + 4
+            for r, (i, j) in enumerate(pairs.tolist()):
+                features[r, orders.get((i, j), 0)] = 1.0
+                features[r, 4] = float((i, j) in ring_bonds)
+                features[r, 4 + min(int(dist[i, j]), far - 4)] = 1.0
+        return MoveEncoding(
+            atom_moves=np.array(atom_rows, dtype=np.int64).reshape(-1, 2),
+            pairs=pairs,
+            pair_features=features,
+            pair_moves=np.array(pair_rows, dtype=np.int64).reshape(-1, 2),
+            set_members=MoveEncoding.empty_rows(2),
+            num_sets=0,
+        )
+
+    def move_at(self, state: MolGraph, encoding: MoveEncoding, kind: int, row: int) -> AtomMove | Stop:
+        """The move of candidate ``row`` of group ``kind`` in ``encoding`` (of ``state``)."""
+        cfg = self.config
+        if kind == KIND_STOP:
+            return STOP
+        if kind == KIND_ATOM:
+            a, c = (int(x) for x in encoding.atom_moves[row])
+            n_orders = len(cfg.bond_orders)
+            if c == len(cfg.atom_types) * n_orders:
+                return DeleteAtom(a)
+            z, charge = cfg.atom_types[c // n_orders]
+            return AddAtom(a, z, charge, cfg.bond_orders[c % n_orders])
+        if kind == KIND_PAIR:
+            p, c = (int(x) for x in encoding.pair_moves[row])
+            b, e = (int(x) for x in encoding.pairs[p])
+            r = len(self._ring_orders_sorted)
+            if c < r:
+                return CloseRing(b, e, self._ring_orders_sorted[c])
+            if c == r:
+                return OpenRing(b, e)
+            return ChangeBond(b, e, c - r)
+        raise KeyError(f"the atom move set has no candidates of kind {kind}")
+
+    def locate(self, state: MolGraph, encoding: MoveEncoding, move: AtomMove | Stop) -> tuple[int, int]:
+        """``(kind, row)`` of a legal move in ``encoding``; raises KeyError if it is absent."""
+        if isinstance(move, Stop):
+            return KIND_STOP, 0
+        if isinstance(move, (AddAtom, DeleteAtom)):
+            return KIND_ATOM, encoding.row_of(KIND_ATOM, move.atom, self._atom_class(move))
+        pair = encoding.pair_row(move.begin, move.end)
+        return KIND_PAIR, encoding.row_of(KIND_PAIR, pair, self._pair_class(move))
 
     def relabel_move(self, move: AtomMove | Stop, new_index: list[int]) -> AtomMove | Stop:
         """The same move after the state's atoms are renumbered (atom ``i`` becomes

@@ -33,6 +33,7 @@ import numpy as np
 
 from ric.chem.graph import MolGraph
 from ric.chem.standardise import SUPPORTED_ELEMENTS, MoleculeError
+from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP, MoveEncoding
 from ric.moves.protocol import STOP, IllegalMoveError, Stop
 from ric.moves.vocab import Cluster, UnknownFragmentError, Vocabulary, decompose
 
@@ -312,6 +313,84 @@ class FragmentMoveSet:
         if self.vocab[move.fragment].bond_slot_symmetric[move.slot] and a > b:
             a, b = b, a
         return FuseBond(a, b, move.fragment, move.slot)
+
+    # ------------------------------------------------------------------ array encoding
+    #: Pair candidates are directed ring bonds (orientation matters for bond fusion).
+    pairs_directed = True
+    #: Pair features: one-hot Kekulé order of the ring bond.
+    pair_feature_dim = 3
+
+    @property
+    def num_atom_classes(self) -> int:
+        """Atom-candidate classes: the vocabulary's global atom slots."""
+        return self.vocab.num_atom_slots
+
+    @property
+    def num_pair_classes(self) -> int:
+        """Pair-candidate classes: the vocabulary's global bond slots."""
+        return self.vocab.num_bond_slots
+
+    def encode_moves(self, state: MolGraph) -> MoveEncoding:
+        """All legal moves of ``state`` as arrays (see :mod:`ric.moves.encoding`).
+
+        Atom candidates are atom fusions ``(atom, global atom slot)``; pair candidates are
+        bond fusions ``(directed ring bond row, global bond slot)``; set candidates are
+        leaf deletions, whose members are the leaf cluster's atoms.
+        """
+        atom_rows = []
+        for ring in (False, True):
+            for a, k in enumerate(self._atom_fusion_counts(state, ring)):
+                if k:
+                    slots = self.vocab.atom_tables[(ring, state.atom_type(a))].global_slot[:k]
+                    atom_rows.append(np.stack([np.full(k, a, dtype=np.int64), slots], axis=1))
+        pairs, pair_rows = [], []
+        for a, b, rows, table in self._bond_fusion_options(state):
+            pair_rows.append(np.stack([np.full(rows.size, len(pairs), dtype=np.int64), table.global_slot[rows]], axis=1))
+            pairs.append((a, b))
+        orders = state.bond_orders
+        pair_features = np.zeros((len(pairs), 3), dtype=np.float32)
+        for r, (a, b) in enumerate(pairs):
+            pair_features[r, orders[(a, b)] - 1] = 1.0
+        leaves = self._analyse(state).leaves
+        members = [(r, a) for r, leaf in enumerate(leaves) for a in leaf.cluster.atoms]
+        return MoveEncoding(
+            atom_moves=np.concatenate(atom_rows) if atom_rows else MoveEncoding.empty_rows(2),
+            pairs=np.array(pairs, dtype=np.int64).reshape(-1, 2),
+            pair_features=pair_features,
+            pair_moves=np.concatenate(pair_rows) if pair_rows else MoveEncoding.empty_rows(2),
+            set_members=np.array(members, dtype=np.int64).reshape(-1, 2),
+            num_sets=len(leaves),
+        )
+
+    def move_at(self, state: MolGraph, encoding: MoveEncoding, kind: int, row: int) -> FragmentMove | Stop:
+        """The move of candidate ``row`` of group ``kind`` in ``encoding`` (of ``state``)."""
+        if kind == KIND_STOP:
+            return STOP
+        if kind == KIND_ATOM:
+            a, g = encoding.atom_moves[row]
+            f, s = self.vocab.atom_slot_owner[g]
+            return FuseAtom(int(a), int(f), int(s))
+        if kind == KIND_PAIR:
+            p, g = encoding.pair_moves[row]
+            a, b = encoding.pairs[p]
+            f, s = self.vocab.bond_slot_owner[g]
+            return FuseBond(int(a), int(b), int(f), int(s))
+        return self._analyse(state).leaves[row].move
+
+    def locate(self, state: MolGraph, encoding: MoveEncoding, move: FragmentMove | Stop) -> tuple[int, int]:
+        """``(kind, row)`` of a legal move in ``encoding``; raises KeyError if it is absent."""
+        if isinstance(move, Stop):
+            return KIND_STOP, 0
+        if isinstance(move, FuseAtom):
+            g = self.vocab[move.fragment].atom_slot_offset + move.slot
+            return KIND_ATOM, encoding.row_of(KIND_ATOM, move.atom, g)
+        if isinstance(move, FuseBond):
+            g = self.vocab[move.fragment].bond_slot_offset + move.slot
+            return KIND_PAIR, encoding.row_of(KIND_PAIR, encoding.pair_row(move.begin, move.end), g)
+        for r, leaf in enumerate(self._analyse(state).leaves):
+            if leaf.move == move:
+                return KIND_SET, r
+        raise KeyError(f"{self.format_move(move)} is not a legal deletion")
 
     # ------------------------------------------------------------------ corruption
     def sample_corruption_move(self, state: MolGraph, rng: np.random.Generator) -> FragmentMove | None:

@@ -252,6 +252,7 @@ class AtomFusionTable:
     need: np.ndarray
     fragment: np.ndarray
     slot: np.ndarray
+    global_slot: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,7 @@ class BondFusionTable:
     fragment: np.ndarray
     slot: np.ndarray
     symmetric: np.ndarray
+    global_slot: np.ndarray
 
 
 class Vocabulary:
@@ -309,12 +311,23 @@ class Vocabulary:
         for key, rows in atom_rows.items():
             rows.sort()
             arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
-            self.atom_tables[key] = AtomFusionTable(arr[:, 0], arr[:, 1], arr[:, 2])
+            offsets = np.array([self.fragments[f].atom_slot_offset for f in arr[:, 1]], dtype=np.int64)
+            self.atom_tables[key] = AtomFusionTable(arr[:, 0], arr[:, 1], arr[:, 2], offsets + arr[:, 2])
         self.bond_tables: dict[tuple, BondFusionTable] = {}
         for key, rows in bond_rows.items():
             arr = np.array([r[:4] for r in rows], dtype=np.int64).reshape(-1, 4)
             sym = np.array([r[4] for r in rows], dtype=bool)
-            self.bond_tables[key] = BondFusionTable(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], sym)
+            offsets = np.array([self.fragments[f].bond_slot_offset for f in arr[:, 2]], dtype=np.int64)
+            self.bond_tables[key] = BondFusionTable(
+                arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], sym, offsets + arr[:, 3]
+            )
+        # Global slot number -> (fragment, slot within the fragment).
+        self.atom_slot_owner = np.array(
+            [(f.index, s) for f in self.fragments for s in range(len(f.atom_slot_rep))], dtype=np.int64
+        ).reshape(-1, 2)
+        self.bond_slot_owner = np.array(
+            [(f.index, s) for f in self.fragments for s in range(len(f.bond_slot_rep))], dtype=np.int64
+        ).reshape(-1, 2)
 
     # ------------------------------------------------------------------ lookup
     def __len__(self) -> int:
@@ -402,15 +415,19 @@ class Vocabulary:
         made.sort(key=lambda cf: (cf[1].is_ring, -cf[1].count, cf[1].smiles))
         return cls(made)
 
+    def to_lines(self) -> list[str]:
+        """The text form: a header line, then ``SMILES<TAB>ring|bond<TAB>count`` per fragment."""
+        lines = [f"# {VOCAB_FORMAT}", "# smiles\tkind\tcount"]
+        lines += [f"{f.smiles}\t{'ring' if f.is_ring else 'bond'}\t{f.count}" for f in self.fragments]
+        return lines
+
     def save(self, path: str | os.PathLike) -> None:
         """Write the vocabulary as text (one fragment per line), atomically."""
         path = Path(path)
-        lines = [f"# {VOCAB_FORMAT}", "# smiles\tkind\tcount"]
-        lines += [f"{f.smiles}\t{'ring' if f.is_ring else 'bond'}\t{f.count}" for f in self.fragments]
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
-            fh.write("\n".join(lines) + "\n")
+            fh.write("\n".join(self.to_lines()) + "\n")
         os.replace(tmp, path)
 
     @classmethod
@@ -420,25 +437,30 @@ class Vocabulary:
         Raises:
             ValueError: naming the file and line of a malformed entry.
         """
-        made = []
         with open(path) as fh:
-            for line_no, line in enumerate(fh, 1):
-                line = line.strip()
-                if not line or line.startswith("#"):
-                    continue
-                parts = line.split("\t")
-                if len(parts) not in (2, 3) or parts[1] not in ("ring", "bond"):
-                    raise ValueError(f"{path}:{line_no}: expected 'SMILES<TAB>ring|bond[<TAB>count]', got {line!r}")
-                try:
-                    graph = MolGraph.from_kekule_smiles(parts[0])
-                except ValueError as exc:
-                    raise ValueError(f"{path}:{line_no}: {exc}") from exc
-                count = int(parts[2]) if len(parts) == 3 else 0
-                labels = [graph.atom_type(a) for a in range(graph.num_atoms)]
-                made.append(_make_fragment(0, labels, list(graph.bonds), parts[1] == "ring", count))
+            return cls.from_lines(fh, source=str(path))
+
+    @classmethod
+    def from_lines(cls, lines: Iterable[str], source: str = "<vocabulary>") -> "Vocabulary":
+        """Parse the text form (see :meth:`to_lines`); errors name ``source`` and the line."""
+        made = []
+        for line_no, line in enumerate(lines, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) not in (2, 3) or parts[1] not in ("ring", "bond"):
+                raise ValueError(f"{source}:{line_no}: expected 'SMILES<TAB>ring|bond[<TAB>count]', got {line!r}")
+            try:
+                graph = MolGraph.from_kekule_smiles(parts[0])
+            except ValueError as exc:
+                raise ValueError(f"{source}:{line_no}: {exc}") from exc
+            count = int(parts[2]) if len(parts) == 3 else 0
+            labels = [graph.atom_type(a) for a in range(graph.num_atoms)]
+            made.append(_make_fragment(0, labels, list(graph.bonds), parts[1] == "ring", count))
         if not made:
-            raise ValueError(f"{path}: no fragments found")
+            raise ValueError(f"{source}: no fragments found")
         try:
             return cls(made)
         except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from exc
+            raise ValueError(f"{source}: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Training of the reversible inductive construction models (``ric train``)."""

@@ -1,0 +1,81 @@
+"""Training configuration: a frozen dataclass stored in checkpoints as plain data."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+__all__ = ["TrainConfig"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything ``ric train`` needs; defaults suit a laptop CPU.
+
+    Attributes:
+        data: training molecules (.smi/.csv/.sdf, optionally .gz).
+        out: run directory (``checkpoint.pt``, ``metrics.csv``, ``config.json``).
+        valid: held-out molecules; default: 5% of ``data`` (at most 2,000), drawn with ``seed``.
+        move_set: ``"fragment"`` or ``"atom"``.
+        vocab: fragment vocabulary file; default: built from ``data``.
+        epochs: passes over the training molecules (default 10).
+        max_steps: stop after this many optimiser steps in total (default: no limit).
+        batch_size: molecules per step (default 64, per process under torchrun).
+        lr: Adam learning rate (default 1e-3), reached after ``warmup_steps`` (default 100).
+        grad_clip: gradient-norm clip (default 10.0).
+        hidden, depth: network size (default 128, 4).
+        steps_mean: mean corruption length (default 5.0).
+        seed: seeds data order, corruption and initialisation (default 0).
+        workers: DataLoader worker processes (default 2; 0 corrupts in the main process).
+        log_every: steps between rows of ``metrics.csv`` (default 20).
+        valid_every: steps between validations (default 500; also at the end).
+        checkpoint_every: steps between checkpoints (default 200; also at the end).
+        valid_examples: corrupted validation examples (default 2,000).
+        device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda[:N]"``.
+    """
+
+    data: str
+    out: str
+    valid: str | None = None
+    move_set: str = "fragment"
+    vocab: str | None = None
+    epochs: int = 10
+    max_steps: int | None = None
+    batch_size: int = 64
+    lr: float = 1e-3
+    warmup_steps: int = 100
+    grad_clip: float = 10.0
+    hidden: int = 128
+    depth: int = 4
+    steps_mean: float = 5.0
+    seed: int = 0
+    workers: int = 2
+    log_every: int = 20
+    valid_every: int = 500
+    checkpoint_every: int = 200
+    valid_examples: int = 2000
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.move_set not in ("fragment", "atom"):
+            raise ValueError(f"move_set must be 'fragment' or 'atom', got {self.move_set!r}")
+        for name in ("epochs", "batch_size", "log_every", "valid_every", "checkpoint_every", "valid_examples"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_steps is not None and self.max_steps < 0:
+            raise ValueError(f"max_steps must be >= 0, got {self.max_steps}")
+        if self.workers < 0:
+            raise ValueError(f"workers must be >= 0, got {self.workers}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown training config keys: {sorted(unknown)}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return replace(self, **changes)

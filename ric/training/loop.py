@@ -1,0 +1,366 @@
+"""The training loop behind ``ric train``: maximum likelihood of reverse moves.
+
+One process, or several under ``torchrun`` (``torch.distributed``: gloo on CPU, NCCL on
+GPU; each process reads its shard of every epoch; only rank 0 logs, validates and
+writes checkpoints). Interrupted runs continue from ``run_dir/checkpoint.pt`` with
+:func:`train` ``(resume=...)``; the data order, the corruption of every example and the
+optimiser state are all restored, so a resumed run computes the same steps as an
+uninterrupted one with the same seed.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch_geometric.loader import DataLoader
+
+from ric.corruption import CorruptionConfig, corrupt, example_rng
+from ric.moves import make_move_set, move_set_from_dict, move_set_to_dict
+from ric.moves.encoding import KIND_STOP
+from ric.nn.data import make_data
+from ric.nn.model import ModelConfig, ReconstructionModel
+from ric.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ric.training.config import TrainConfig
+from ric.training.dataset import CorruptionDataset, EpochSampler, load_graphs
+
+__all__ = ["train", "resolve_device", "TrainResult", "evaluate", "CHECKPOINT_NAME", "METRICS_NAME"]
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "checkpoint.pt"
+METRICS_NAME = "metrics.csv"
+METRIC_COLUMNS = [
+    "step", "epoch", "split", "loss", "top1", "stop_fraction", "lr", "examples_per_s", "elapsed_s",
+]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        step: optimiser steps done in total.
+        model: the trained model (unwrapped from DDP), on its device.
+        valid_loss, valid_top1, valid_majority: last validation figures (``None`` if none ran);
+            ``valid_majority`` is the top-1 accuracy of always answering stop, the most
+            frequent label.
+        checkpoint: path of the final checkpoint (rank 0) or ``None``.
+    """
+
+    step: int
+    model: ReconstructionModel
+    valid_loss: float | None
+    valid_top1: float | None
+    valid_majority: float | None
+    checkpoint: Path | None
+
+
+def resolve_device(spec: str = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``; ``"cuda"`` / ``"cuda:N"``.
+
+    Raises:
+        ValueError: if CUDA is requested but not available, or the spec is unknown.
+    """
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if spec == "cpu":
+        return torch.device("cpu")
+    if spec.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {spec}: CUDA is not available on this machine (use --device cpu or auto)")
+        return torch.device(spec)
+    raise ValueError(f"unknown device {spec!r}: use auto, cpu, cuda or cuda:N")
+
+
+def _distributed() -> tuple[int, int, int]:
+    """``(rank, world_size, local_rank)`` from torchrun's environment (``(0, 1, 0)`` alone)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, 0
+    return int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+@torch.no_grad()
+def evaluate(model: ReconstructionModel, batches: list[Any], device: torch.device) -> tuple[float, float]:
+    """Mean negative log-likelihood and top-1 accuracy of the label move over ``batches``."""
+    model.eval()
+    total_nll, total_hit, count = 0.0, 0.0, 0
+    for batch in batches:
+        batch = batch.to(device)
+        scores = model(batch)
+        total_nll += float(scores.nll(batch.y).sum())
+        total_hit += float(scores.top1(batch.y).sum())
+        count += int(batch.y.size(0))
+    model.train()
+    return total_nll / max(count, 1), total_hit / max(count, 1)
+
+
+def _validation_batches(graphs, move_set, corruption, seed: int, limit: int, batch_size: int) -> tuple[list, float]:
+    """Fixed corrupted validation examples (same for every validation and on resume)."""
+    items = []
+    stops = 0
+    for k in range(limit):
+        index = k % len(graphs)
+        ex = corrupt(move_set, graphs[index], example_rng(seed, 1_000_000 + k // len(graphs), index), corruption)
+        items.append(make_data(move_set, ex.corrupted, ex.reverse_move))
+        stops += ex.steps == 0
+    loader = DataLoader(items, batch_size=batch_size, shuffle=False)
+    return list(loader), stops / max(len(items), 1)
+
+
+class _MetricsLog:
+    """Appends rows to ``metrics.csv`` as they happen (rank 0 only)."""
+
+    def __init__(self, path: Path, resume_step: int | None) -> None:
+        self.path = path
+        rows = []
+        if resume_step is not None and path.exists():
+            with open(path, newline="") as fh:
+                rows = [r for r in csv.DictReader(fh) if int(r["step"]) <= resume_step]
+        self.fh = open(path, "w", newline="", buffering=1)
+        self.writer = csv.DictWriter(self.fh, fieldnames=METRIC_COLUMNS)
+        self.writer.writeheader()
+        for r in rows:  # keep what was logged up to the checkpoint, drop what came after
+            self.writer.writerow(r)
+
+    def write(self, **row: Any) -> None:
+        self.writer.writerow({k: row.get(k, "") for k in METRIC_COLUMNS})
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+class _LabelScores(torch.nn.Module):
+    """Wraps the model so a (DDP-wrapped) forward returns plain tensors: NLL and top-1 hits ``[B]``."""
+
+    def __init__(self, model: ReconstructionModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        scores = self.model(batch)
+        return scores.nll(batch.y), scores.top1(batch.y)
+
+
+def _lr_lambda(warmup: int):
+    return lambda step: min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
+
+
+def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None = None,
+          max_steps: int | None = None, progress: bool = False) -> TrainResult:
+    """Train a reconstruction model, or continue an interrupted run.
+
+    Args:
+        config: the run's settings (ignored when resuming, except as noted).
+        resume: a run directory holding ``checkpoint.pt`` to continue from; its stored
+            configuration is used.
+        max_steps: overrides ``max_steps`` of the (stored) configuration.
+        progress: show a tqdm progress bar (rank 0).
+
+    Returns:
+        A :class:`TrainResult`.
+    """
+    rank, world, local_rank = _distributed()
+    checkpoint = None
+    if resume is not None:
+        checkpoint = load_checkpoint(Path(resume) / CHECKPOINT_NAME)
+        config = TrainConfig.from_dict(checkpoint["train_config"])
+    if config is None:
+        raise ValueError("train() needs a config or a run directory to resume")
+    if max_steps is not None:
+        config = config.replace(max_steps=max_steps)
+    out = Path(config.out if resume is None else resume)
+
+    device = resolve_device(config.device)
+    if world > 1:
+        import torch.distributed as dist
+
+        if device.type == "cuda":
+            device = torch.device(f"cuda:{local_rank}")
+            torch.cuda.set_device(device)
+        if not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    is_main = rank == 0
+
+    # --- move set, data ------------------------------------------------------
+    if checkpoint is not None:
+        move_set = move_set_from_dict(checkpoint["move_set"])
+    elif config.move_set == "fragment":
+        from ric.moves.vocab import Vocabulary
+
+        if config.vocab:
+            vocab = Vocabulary.load(config.vocab)
+        else:
+            logger.info("building the fragment vocabulary from %s", config.data)
+            vocab = Vocabulary.build(load_graphs(config.data))
+        move_set = make_move_set("fragment", vocab=vocab)
+    else:
+        move_set = make_move_set("atom")
+    corruption = CorruptionConfig(steps_mean=config.steps_mean)
+    graphs = load_graphs(config.data, move_set)
+    if config.valid:
+        valid_graphs = load_graphs(config.valid, move_set)
+    else:
+        rng = np.random.default_rng(config.seed)
+        order = rng.permutation(len(graphs))
+        n_valid = max(1, min(2000, len(graphs) // 20))
+        valid_graphs = [graphs[i] for i in order[:n_valid]]
+        graphs = [graphs[i] for i in sorted(order[n_valid:])] or valid_graphs
+        logger.info("no --valid given: holding out %d training molecules for validation", n_valid)
+
+    dataset = CorruptionDataset(graphs, move_set, corruption, config.seed)
+    sampler = EpochSampler(len(dataset), config.seed, rank, world)
+    loader = DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        sampler=sampler,
+        num_workers=config.workers,
+        persistent_workers=config.workers > 0,
+        pin_memory=device.type == "cuda",
+    )
+
+    # --- model, optimiser ----------------------------------------------------
+    torch.manual_seed(config.seed)
+    model_config = (
+        ModelConfig.from_dict(checkpoint["model_config"])
+        if checkpoint is not None
+        else ModelConfig.for_move_set(move_set, hidden=config.hidden, depth=config.depth)
+    )
+    model = ReconstructionModel(model_config).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config.warmup_steps))
+    step, epoch, batch_in_epoch = 0, 0, 0
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model_state"])
+        optimizer.load_state_dict(checkpoint["optimizer_state"])
+        scheduler.load_state_dict(checkpoint["scheduler_state"])
+        step, epoch, batch_in_epoch = checkpoint["step"], checkpoint["epoch"], checkpoint["batch_in_epoch"]
+        set_rng_state(checkpoint["rng"])
+        logger.info("resuming %s at step %d (epoch %d, batch %d)", out, step, epoch, batch_in_epoch)
+    trained: torch.nn.Module = _LabelScores(model)
+    if world > 1:
+        # Not every head sees candidates in every batch (e.g. no set moves in the atom
+        # move set), so unused parameters must be allowed.
+        trained = torch.nn.parallel.DistributedDataParallel(
+            trained, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True
+        )
+
+    valid_batches, valid_majority = [], None
+    metrics = None
+    if is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+        valid_batches, valid_majority = _validation_batches(
+            valid_graphs, move_set, corruption, config.seed, config.valid_examples, config.batch_size
+        )
+        metrics = _MetricsLog(out / METRICS_NAME, step if checkpoint is not None else None)
+
+    limit = config.max_steps if config.max_steps is not None else math.inf
+    steps_per_epoch = -(-sampler.shard_size() // config.batch_size)
+    total = min(limit, config.epochs * steps_per_epoch)
+    bar = None
+    if progress and is_main:
+        from tqdm import tqdm
+
+        bar = tqdm(total=None if math.isinf(total) else int(total), initial=step, unit="step", desc="training")
+
+    def save() -> Path:
+        payload = {
+            "model_config": model_config.to_dict(),
+            "move_set": move_set_to_dict(move_set),
+            "corruption": corruption.to_dict(),
+            "train_config": config.to_dict(),
+            "model_state": model.state_dict(),
+            "optimizer_state": optimizer.state_dict(),
+            "scheduler_state": scheduler.state_dict(),
+            "step": step,
+            "epoch": epoch,
+            "batch_in_epoch": batch_in_epoch,
+            "rng": rng_state(),
+            "metrics": dict(last_valid),
+        }
+        path = out / CHECKPOINT_NAME
+        save_checkpoint(path, payload)
+        return path
+
+    def validate() -> None:
+        loss, top1 = evaluate(model, valid_batches, device)
+        last_valid.update(valid_loss=loss, valid_top1=top1, valid_majority=valid_majority)
+        metrics.write(step=step, epoch=epoch, split="valid", loss=f"{loss:.5f}", top1=f"{top1:.4f}",
+                      stop_fraction=f"{valid_majority:.4f}", elapsed_s=f"{time.time() - start:.1f}")
+        logger.info("step %d: valid loss %.4f, top-1 %.3f (stop-only baseline %.3f)", step, loss, top1, valid_majority)
+
+    last_valid: dict[str, float] = {}
+    start = time.time()
+    window_loss, window_hit, window_n, window_stop, window_t = 0.0, 0.0, 0, 0, time.time()
+    last_path = None
+    model.train()
+    while step < limit and epoch < config.epochs:
+        sampler.set_epoch(epoch, skip=batch_in_epoch * config.batch_size)
+        for batch in loader:
+            batch = batch.to(device)
+            nll, hits = trained(batch)
+            loss = nll.mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            batch_in_epoch += 1
+            with torch.no_grad():
+                window_loss += float(nll.sum())
+                window_hit += float(hits.sum())
+                window_n += int(batch.y.size(0))
+                window_stop += int((batch.y[:, 0] == KIND_STOP).sum())
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{window_loss / max(window_n, 1):.3f}",
+                                mol_s=f"{window_n * world / max(time.time() - window_t, 1e-9):.0f}")
+            if is_main and step % config.log_every == 0:
+                metrics.write(
+                    step=step, epoch=epoch, split="train", loss=f"{window_loss / window_n:.5f}",
+                    top1=f"{window_hit / window_n:.4f}", stop_fraction=f"{window_stop / window_n:.4f}",
+                    lr=f"{scheduler.get_last_lr()[0]:.3g}",
+                    examples_per_s=f"{window_n * world / (time.time() - window_t):.1f}",
+                    elapsed_s=f"{time.time() - start:.1f}",
+                )
+                window_loss, window_hit, window_n, window_stop, window_t = 0.0, 0.0, 0, 0, time.time()
+            if is_main and step % config.valid_every == 0:
+                validate()
+            if is_main and step % config.checkpoint_every == 0:
+                last_path = save()
+            if step >= limit:
+                break
+        else:
+            epoch += 1
+            batch_in_epoch = 0
+    if bar is not None:
+        bar.close()
+    if is_main:
+        if step % config.valid_every != 0 or not last_valid:
+            validate()
+        last_path = save()
+        metrics.close()
+        logger.info("checkpoint %s (step %d)", last_path, step)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+    return TrainResult(
+        step=step,
+        model=model,
+        valid_loss=last_valid.get("valid_loss"),
+        valid_top1=last_valid.get("valid_top1"),
+        valid_majority=last_valid.get("valid_majority"),
+        checkpoint=last_path,
+    )
