@@ -54,5 +54,6 @@ def segment_sample(
         ``[num_segments]`` indices into ``logits`` (``-1`` for empty segments).
     """
     uniform = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
-    gumbel = -torch.log(-torch.log(uniform.clamp_min(1e-20)).clamp_min(1e-20))
+    exponential = -torch.log(uniform.clamp_min(1e-20))
+    gumbel = -torch.log(exponential.clamp_min(1e-20))
     return segment_argmax(logits / temperature + gumbel, segment, num_segments)

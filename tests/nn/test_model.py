@@ -1,0 +1,184 @@
+"""Masking, joint softmax and batching of the reconstruction network."""
+import numpy as np
+import pytest
+import torch
+from torch_geometric.loader import DataLoader
+
+from ric.chem.featurise import ATOM_DIM, BOND_DIM, ELEMENTS, featurise
+from ric.corruption import corrupt, example_rng
+from ric.moves import make_move_set
+from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP
+from ric.moves.protocol import STOP
+from ric.nn.data import make_data
+from ric.nn.heads import segment_argmax, segment_log_softmax, segment_logsumexp, segment_sample
+from ric.nn.model import ModelConfig, ReconstructionModel
+
+KINDS = (KIND_STOP, KIND_ATOM, KIND_PAIR, KIND_SET)
+
+
+@pytest.fixture(scope="module", params=["fragment", "atom"])
+def setup(request, vocab, zinc_graphs):
+    move_set = make_move_set(request.param, vocab=vocab)
+    examples = []
+    for i, g in enumerate(zinc_graphs[:40]):
+        if move_set.check_state(g) is None:
+            examples.append(corrupt(move_set, g, example_rng(5, 0, i)))
+    torch.manual_seed(0)
+    model = ReconstructionModel(ModelConfig.for_move_set(move_set, hidden=32, depth=2)).eval()
+    return move_set, examples, model
+
+
+def _counts(data):
+    return [1, int(data.num_atom_moves), int(data.num_pair_moves), int(data.num_sets)]
+
+
+def test_candidates_are_exactly_the_legal_moves(setup):
+    move_set, examples, _ = setup
+    for ex in examples[:10]:
+        state = ex.corrupted
+        enc = move_set.encode_moves(state)
+        decoded = [move_set.move_at(state, enc, kind, row)
+                   for kind, n in ((KIND_ATOM, len(enc.atom_moves)), (KIND_PAIR, len(enc.pair_moves)), (KIND_SET, enc.num_sets))
+                   for row in range(n)]
+        assert len(decoded) == len(set(decoded)) == enc.num_moves
+        assert set(decoded) == set(move_set.legal_moves(state))
+        for kind, row in [(KIND_ATOM, 0), (KIND_PAIR, 0), (KIND_SET, 0)]:
+            if row < [0, len(enc.atom_moves), len(enc.pair_moves), enc.num_sets][kind]:
+                assert move_set.locate(state, enc, move_set.move_at(state, enc, kind, row)) == (kind, row)
+
+
+def test_label_is_always_a_candidate(setup, zinc_graphs):
+    move_set, _, _ = setup
+    seen = 0
+    for i, g in enumerate(zinc_graphs[:150]):
+        if move_set.check_state(g) is not None:
+            continue
+        ex = corrupt(move_set, g, example_rng(8, 1, i))
+        data = make_data(move_set, ex.corrupted, ex.reverse_move)
+        kind, row = data.y[0].tolist()
+        enc = move_set.encode_moves(ex.corrupted)
+        assert move_set.move_at(ex.corrupted, enc, kind, row) == ex.reverse_move
+        seen += ex.reverse_move is not STOP
+    assert seen > 50
+
+
+def test_joint_log_softmax_matches_per_molecule_reference(setup):
+    move_set, examples, model = setup
+    datas = [make_data(move_set, ex.corrupted, ex.reverse_move) for ex in examples[:12]]
+    batch = next(iter(DataLoader(datas, batch_size=len(datas))))
+    with torch.no_grad():
+        scores = model(batch)
+        logp = scores.log_probs()
+        # probabilities over the legal moves (and stop) of each molecule sum to one
+        total = torch.zeros(scores.num_graphs).index_add_(0, scores.segment, logp.exp())
+        assert torch.allclose(total, torch.ones_like(total), atol=1e-5)
+        for b, data in enumerate(datas):
+            single = model(next(iter(DataLoader([data], batch_size=1))))
+            reference = torch.log_softmax(single.logits, dim=0)  # plain softmax over one molecule
+            batched = torch.cat([
+                logp[scores.starts[k, b] : scores.starts[k, b] + n] for k, n in zip(KINDS, _counts(data))
+            ])
+            assert batched.shape == reference.shape
+            assert torch.allclose(batched, reference, atol=1e-5)
+            nll = scores.nll(batch.y)[b]
+            assert torch.allclose(nll, -reference[single.index_of(data.y)[0]], atol=1e-5)
+
+
+def test_batching_offsets_point_at_the_right_atoms(setup):
+    move_set, examples, _ = setup
+    datas = [make_data(move_set, ex.corrupted, ex.reverse_move) for ex in examples[:6]]
+    batch = next(iter(DataLoader(datas, batch_size=len(datas))))
+    node_start = 0
+    atom_start = pair_start = set_start = member_start = 0
+    for data in datas:
+        n_a, n_p = int(data.num_atom_moves), int(data.num_pair_moves)
+        rows = batch.atom_moves[atom_start : atom_start + n_a]
+        assert torch.equal(rows[:, 0] - node_start, data.atom_moves[:, 0])
+        assert torch.equal(rows[:, 1], data.atom_moves[:, 1])
+        prow = batch.pair_moves[pair_start : pair_start + n_p]
+        assert torch.equal(prow[:, 0] - pair_start_rows(datas, data), data.pair_moves[:, 0])
+        assert torch.equal(prow[:, 1], data.pair_moves[:, 1])
+        k = data.set_members.size(0)
+        members = batch.set_members[member_start : member_start + k]
+        assert torch.equal(members[:, 0] - set_start, data.set_members[:, 0])
+        assert torch.equal(members[:, 1] - node_start, data.set_members[:, 1])
+        node_start += data.num_nodes
+        atom_start += n_a
+        pair_start += n_p
+        set_start += int(data.num_sets)
+        member_start += k
+    assert torch.equal(batch.y, torch.cat([d.y for d in datas]))
+
+
+def pair_start_rows(datas, target):
+    start = 0
+    for d in datas:
+        if d is target:
+            return start
+        start += d.pairs.size(0)
+    raise AssertionError("not found")
+
+
+def test_training_step_changes_only_through_legal_candidates(setup):
+    """Gradients reach the atom head only through the classes of legal candidates."""
+    move_set, examples, model = setup
+    datas = [make_data(move_set, ex.corrupted, ex.reverse_move) for ex in examples[:8]]
+    batch = next(iter(DataLoader(datas, batch_size=len(datas))))
+    model.zero_grad()
+    model(batch).nll(batch.y).mean().backward()
+    last = model.atom_head[-1]
+    used = torch.zeros(model.config.num_atom_classes, dtype=torch.bool)
+    used[batch.atom_moves[:, 1]] = True
+    grad_rows = last.weight.grad.abs().sum(1) > 0
+    assert torch.equal(grad_rows & ~used, torch.zeros_like(used))
+    assert grad_rows.any()
+
+
+def test_segment_ops_against_loops():
+    g = torch.Generator().manual_seed(0)
+    values = torch.randn(50, generator=g, dtype=torch.float64) * 30
+    segment = torch.randint(0, 6, (50,), generator=g)
+    segment[0] = 5  # keep the last segment non-empty; segment 6 stays empty
+    lse = segment_logsumexp(values, segment, 7)
+    lsm = segment_log_softmax(values, segment, 7)
+    arg = segment_argmax(values, segment, 7)
+    for s in range(7):
+        mask = segment == s
+        if mask.any():
+            assert torch.allclose(lse[s], torch.logsumexp(values[mask], 0))
+            assert torch.allclose(lsm[mask], torch.log_softmax(values[mask], 0))
+            assert values[arg[s]] == values[mask].max() and segment[arg[s]] == s
+        else:
+            assert arg[s] == -1
+    assert torch.autograd.gradcheck(
+        lambda v: segment_log_softmax(v, segment, 7), (values.clone().requires_grad_(),)
+    )
+
+
+def test_segment_sample_follows_softmax():
+    logits = torch.tensor([0.0, 1.0, 2.0, 5.0, 5.0])
+    segment = torch.tensor([0, 0, 0, 1, 1])
+    g = torch.Generator().manual_seed(1)
+    draws = torch.stack([segment_sample(logits, segment, 2, g) for _ in range(4000)])
+    freq0 = torch.bincount(draws[:, 0], minlength=3)[:3].float() / 4000
+    expected = torch.softmax(logits[:3], 0)
+    assert torch.allclose(freq0, expected, atol=0.03)
+    assert set(draws[:, 1].tolist()) == {3, 4}
+
+
+def test_featurise_keeps_every_atom(zinc_graphs):
+    for g in zinc_graphs[:30]:
+        x, edge_index, edge_attr = featurise(g)
+        assert x.shape == (g.num_atoms, ATOM_DIM)
+        assert np.all(x[:, : len(ELEMENTS) + 1].sum(1) == 1)
+        assert edge_index.shape == (2, 2 * g.num_bonds) and edge_attr.shape == (2 * g.num_bonds, BOND_DIM)
+        assert np.all(edge_attr[:, :3].sum(1) == 1)
+        assert set(map(tuple, edge_index.T.tolist())) == {(i, j) for i, j, _ in g.bonds} | {(j, i) for i, j, _ in g.bonds}
+
+
+def test_model_config_round_trip(vocab):
+    cfg = ModelConfig.for_move_set(make_move_set("fragment", vocab=vocab), hidden=16, depth=1)
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    assert cfg.num_atom_classes == vocab.num_atom_slots and cfg.num_pair_classes == vocab.num_bond_slots
+    with pytest.raises(ValueError, match="unknown model config"):
+        ModelConfig.from_dict({**cfg.to_dict(), "dropout": 0.1})
