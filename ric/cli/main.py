@@ -14,7 +14,7 @@ from typing import Sequence
 
 from ric import __version__
 
-SUBCOMMANDS = ("vocab", "corrupt", "train")
+SUBCOMMANDS = ("vocab", "corrupt", "train", "generate")
 
 logger = logging.getLogger("ric")
 

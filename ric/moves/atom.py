@@ -629,6 +629,32 @@ class AtomMoveSet:
         pair = encoding.pair_row(move.begin, move.end)
         return KIND_PAIR, encoding.row_of(KIND_PAIR, pair, self._pair_class(move))
 
+    def preserves(self, state: MolGraph, move: AtomMove, protected: frozenset[int]) -> bool:
+        """Whether ``move`` keeps every atom of ``protected`` and every bond between two of them."""
+        if isinstance(move, DeleteAtom):
+            return move.atom not in protected
+        if isinstance(move, (OpenRing, ChangeBond)):
+            return not (move.begin in protected and move.end in protected)
+        return True
+
+    def forbidden_mask(self, state: MolGraph, encoding: MoveEncoding, protected: frozenset[int]) -> np.ndarray:
+        """Boolean mask over the flat candidates ``[stop, atom..., pair...]`` of ``encoding``:
+        True where the move would delete a protected atom or alter a protected bond."""
+        mask = np.zeros(1 + encoding.num_moves, dtype=bool)
+        if protected:
+            prot = np.zeros(state.num_atoms, dtype=bool)
+            prot[list(protected)] = True
+            delete_class = self.num_atom_classes - 1
+            am = encoding.atom_moves
+            if len(am):
+                mask[1 : 1 + len(am)] = (am[:, 1] == delete_class) & prot[am[:, 0]]
+            pm = encoding.pair_moves
+            if len(pm):
+                pairs = encoding.pairs[pm[:, 0]]
+                alters = pm[:, 1] >= len(self._ring_orders_sorted)  # open or change, not close
+                mask[1 + len(am) :] = alters & prot[pairs[:, 0]] & prot[pairs[:, 1]]
+        return mask
+
     def relabel_move(self, move: AtomMove | Stop, new_index: list[int]) -> AtomMove | Stop:
         """The same move after the state's atoms are renumbered (atom ``i`` becomes
         ``new_index[i]``); bond moves keep ``begin < end``. :data:`STOP` is returned as is.

@@ -301,6 +301,21 @@ class FragmentMoveSet:
             na, nb = nb, na
         return FuseBond(na, nb, idx, slot)
 
+    def preserves(self, state: MolGraph, move: FragmentMove, protected: frozenset[int]) -> bool:
+        """Whether ``move`` keeps every atom in ``protected`` (fusions never remove atoms or bonds)."""
+        return not (isinstance(move, DeleteLeaf) and protected.intersection(move.atoms))
+
+    def forbidden_mask(self, state: MolGraph, encoding: MoveEncoding, protected: frozenset[int]) -> np.ndarray:
+        """Boolean mask over the flat candidates ``[stop, atom..., pair..., set...]`` of
+        ``encoding``: True where the move would delete an atom of ``protected``."""
+        mask = np.zeros(1 + encoding.num_moves, dtype=bool)
+        if protected:
+            base = 1 + len(encoding.atom_moves) + len(encoding.pair_moves)
+            for r, leaf in enumerate(self._analyse(state).leaves):
+                if protected.intersection(leaf.move.atoms):
+                    mask[base + r] = True
+        return mask
+
     def relabel_move(self, move: FragmentMove | Stop, new_index: list[int]) -> FragmentMove | Stop:
         """The same move after the state's atoms are renumbered (atom ``i`` becomes ``new_index[i]``)."""
         if isinstance(move, Stop):
@@ -337,16 +352,24 @@ class FragmentMoveSet:
         bond fusions ``(directed ring bond row, global bond slot)``; set candidates are
         leaf deletions, whose members are the leaf cluster's atoms.
         """
-        atom_rows = []
+        atoms, slot_blocks, counts = [], [], []
         for ring in (False, True):
             for a, k in enumerate(self._atom_fusion_counts(state, ring)):
                 if k:
-                    slots = self.vocab.atom_tables[(ring, state.atom_type(a))].global_slot[:k]
-                    atom_rows.append(np.stack([np.full(k, a, dtype=np.int64), slots], axis=1))
-        pairs, pair_rows = [], []
+                    atoms.append(a)
+                    counts.append(k)
+                    slot_blocks.append(self.vocab.atom_tables[(ring, state.atom_type(a))].global_slot[:k])
+        pairs, pair_blocks, pair_counts = [], [], []
         for a, b, rows, table in self._bond_fusion_options(state):
-            pair_rows.append(np.stack([np.full(rows.size, len(pairs), dtype=np.int64), table.global_slot[rows]], axis=1))
             pairs.append((a, b))
+            pair_blocks.append(table.global_slot[rows])
+            pair_counts.append(rows.size)
+        atom_rows = [np.stack([np.repeat(atoms, counts), np.concatenate(slot_blocks)], axis=1)] if atoms else []
+        pair_rows = (
+            [np.stack([np.repeat(np.arange(len(pairs)), pair_counts), np.concatenate(pair_blocks)], axis=1)]
+            if pairs
+            else []
+        )
         orders = state.bond_orders
         pair_features = np.zeros((len(pairs), 3), dtype=np.float32)
         for r, (a, b) in enumerate(pairs):
@@ -354,10 +377,10 @@ class FragmentMoveSet:
         leaves = self._analyse(state).leaves
         members = [(r, a) for r, leaf in enumerate(leaves) for a in leaf.cluster.atoms]
         return MoveEncoding(
-            atom_moves=np.concatenate(atom_rows) if atom_rows else MoveEncoding.empty_rows(2),
+            atom_moves=atom_rows[0].astype(np.int64) if atom_rows else MoveEncoding.empty_rows(2),
             pairs=np.array(pairs, dtype=np.int64).reshape(-1, 2),
             pair_features=pair_features,
-            pair_moves=np.concatenate(pair_rows) if pair_rows else MoveEncoding.empty_rows(2),
+            pair_moves=pair_rows[0].astype(np.int64) if pair_rows else MoveEncoding.empty_rows(2),
             set_members=np.array(members, dtype=np.int64).reshape(-1, 2),
             num_sets=len(leaves),
         )

@@ -181,6 +181,10 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
     out = Path(config.out if resume is None else resume)
 
     device = resolve_device(config.device)
+    if device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+        # Leave the cores to the corruption workers: oversubscribing a small CPU with
+        # torch threads slows training several-fold.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - config.workers))
     if world > 1:
         import torch.distributed as dist
 
@@ -294,12 +298,16 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
 
     def validate() -> None:
         loss, top1 = evaluate(model, valid_batches, device)
-        last_valid.update(valid_loss=loss, valid_top1=top1, valid_majority=valid_majority)
+        last_valid.update(valid_loss=loss, valid_top1=top1, valid_majority=valid_majority, valid_step=step)
         metrics.write(step=step, epoch=epoch, split="valid", loss=f"{loss:.5f}", top1=f"{top1:.4f}",
                       stop_fraction=f"{valid_majority:.4f}", elapsed_s=f"{time.time() - start:.1f}")
         logger.info("step %d: valid loss %.4f, top-1 %.3f (stop-only baseline %.3f)", step, loss, top1, valid_majority)
 
     last_valid: dict[str, float] = {}
+    if checkpoint is not None and is_main:
+        # Remember when the run last validated, so that resuming a finished run does not
+        # validate (and log) the same step twice.
+        last_valid.update(checkpoint.get("metrics") or {})
     start = time.time()
     window_loss, window_hit, window_n, window_stop, window_t = 0.0, 0.0, 0, 0, time.time()
     last_path = None
@@ -347,7 +355,7 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
     if bar is not None:
         bar.close()
     if is_main:
-        if step % config.valid_every != 0 or not last_valid:
+        if last_valid.get("valid_step") != step:
             validate()
         last_path = save()
         metrics.close()

@@ -1,0 +1,108 @@
+"""Sampling throughput of the chain generator and where the time goes.
+
+For each batch size, generates ``--n`` molecules with a checkpoint (default: the
+bundled one) on the CPU, and reports valid molecules per second (median of
+``--repeats`` runs) and the share of time spent in each stage of a chain step. Peak
+memory (max RSS) of a separate run of ``--memory-n`` molecules is reported per size.
+
+Usage::
+
+    python benchmarks/sampling_speed.py --batch-sizes 1 64 256 --n 500 --repeats 3
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+import rdkit
+import torch
+
+import ric
+from ric.chem.graph import MolGraph
+from ric.sampling import chain as chain_module
+from ric.sampling.generator import DEFAULT_CHECKPOINT, ChainGenerator
+
+
+def _instrument(timers: dict) -> None:
+    """Wrap the stages of a chain step with wall-clock accumulators."""
+
+    def wrap(owner, name, label):
+        original = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                timers[label] += time.perf_counter() - start
+
+        setattr(owner, name, timed)
+
+    wrap(chain_module.ChainSampler, "_corrupt", "corruption")
+    wrap(chain_module, "make_data", "featurise")
+    wrap(chain_module.NetworkScorer, "__call__", "network (collate + forward)")
+    wrap(chain_module.ChainSampler, "_draw", "draw + apply + RDKit check")
+    wrap(MolGraph, "smiles", "canonical SMILES (revisit check)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64, 256])
+    parser.add_argument("--n", type=int, default=500, help="molecules per timed run (default 500)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--memory-n", type=int, nargs="*", default=[], help="also measure peak RSS for these n")
+    parser.add_argument("--child", nargs=2, type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:  # peak-memory child: generate n with batch b, print max RSS in MiB
+        n, b = args.child
+        gen = ChainGenerator.from_checkpoint(args.checkpoint, device="cpu", batch_size=b)
+        unique = set()
+        for s in gen.sample(n):
+            unique.add(s.smiles)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        return
+
+    timers: dict = defaultdict(float)
+    _instrument(timers)
+    print(f"date {datetime.date.today()}, ric {ric.__version__}, RDKit {rdkit.__version__}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} torch threads, {platform.processor() or platform.machine()}")
+    print(f"command: python benchmarks/sampling_speed.py --batch-sizes {' '.join(map(str, args.batch_sizes))} "
+          f"--n {args.n} --repeats {args.repeats}")
+    print("\n| batch size | valid mol/s (median) | runs | " + " | ".join(
+        ["corruption", "featurise", "network", "draw+apply", "SMILES"]) + " |")
+    print("|---|---|---|---|---|---|---|---|")
+    for b in args.batch_sizes:
+        gen = ChainGenerator.from_checkpoint(args.checkpoint, device="cpu", batch_size=b)
+        rates = []
+        timers.clear()
+        total = 0.0
+        for r in range(args.repeats):
+            start = time.perf_counter()
+            smiles = [s.smiles for s in gen.sample(args.n, seed=r)]
+            elapsed = time.perf_counter() - start
+            total += elapsed
+            valid = sum(MolGraph is not None and bool(x) for x in smiles)
+            rates.append(valid / elapsed)
+        shares = [timers[k] / total for k in (
+            "corruption", "featurise", "network (collate + forward)", "draw + apply + RDKit check",
+            "canonical SMILES (revisit check)")]
+        print(f"| {b} | {statistics.median(rates):.1f} | {', '.join(f'{x:.1f}' for x in rates)} | "
+              + " | ".join(f"{100 * s:.0f}%" for s in shares) + " |")
+    for n in args.memory_n:
+        for b in args.batch_sizes[-1:]:
+            out = subprocess.run([sys.executable, __file__, "--checkpoint", args.checkpoint, "--child", str(n), str(b)],
+                                 capture_output=True, text=True, check=True)
+            print(f"peak RSS generating {n} molecules (batch {b}): {float(out.stdout.strip()):.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Distribution-learning metrics with the published definitions (GuacaMol, Brown et al. 2019)."""

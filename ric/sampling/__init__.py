@@ -1,0 +1,1 @@
+"""Sampling: the reversible-inductive-construction Markov chain and the generator interface."""

@@ -1,0 +1,314 @@
+"""The reversible-inductive-construction Markov chain, many chains per batch.
+
+One transition of a chain from its state ``x``: draw a corruption ``x̃`` from the fixed
+corruption distribution (all ``N`` steps of a trajectory, ``N ~ Geometric - 1``), then
+reconstruct by drawing moves from the learned distribution ``p_θ(move | state)`` until it
+draws stop, returns to a state already visited in this reconstruction, or reaches the
+cap on reconstruction steps. The resulting state is the chain's next state and, after
+burn-in and thinning, a sample. Every state is valid: moves come from the move set's
+legal moves, and each result is also checked with RDKit; a drawn move whose result
+RDKit rejects is masked and another move drawn (counted in :attr:`Sample.redraws`).
+
+Many chains advance together: each reconstruction step featurises the states of all
+chains that are reconstructing (CPU), runs one batched network forward, and draws one
+move per chain with Gumbel noise from that chain's own random generator, so the
+samples depend only on the seed, the checkpoint and the number of chains.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch_geometric.data import Batch
+
+from ric.chem.graph import MolGraph
+from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP
+from ric.moves.protocol import Stop
+from ric.nn.data import make_data
+
+__all__ = ["ChainConfig", "Sample", "ChainSampler", "NetworkScorer", "UniformScorer"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    """Settings of the Markov chain.
+
+    Attributes:
+        steps_mean: mean corruption length per transition (default 5, the training value).
+        burn_in: transitions per chain discarded before the first sample (default 0).
+        thin: keep every ``thin``-th transition after burn-in (default 1).
+        max_reconstruction_steps: cap on moves per reconstruction (default 40).
+        max_atoms: reject transitions whose result has more heavy atoms (default: no cap).
+        temperature: divides the network's logits (default 1.0).
+        max_redraws: moves drawn again per step when RDKit rejects a result (default 10).
+    """
+
+    steps_mean: float = 5.0
+    burn_in: int = 0
+    thin: int = 1
+    max_reconstruction_steps: int = 40
+    max_atoms: int | None = None
+    temperature: float = 1.0
+    max_redraws: int = 10
+
+    def __post_init__(self) -> None:
+        if self.thin < 1 or self.burn_in < 0 or self.max_reconstruction_steps < 1 or self.temperature <= 0:
+            raise ValueError(f"invalid chain settings: {self}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Sample:
+    """One sample and the statistics of the transition that produced it.
+
+    Attributes:
+        smiles: canonical SMILES of the chain's new state.
+        chain: chain number.
+        transition: transition number within the chain (1-based).
+        corruption_steps: corruption moves applied in this transition.
+        reconstruction_steps: moves drawn from the network before it stopped.
+        ended: why reconstruction ended: ``"stop"``, ``"revisit"`` or ``"cap"``.
+        rejected: the result broke the size cap, so the chain kept its previous state.
+        redraws: drawn moves whose result RDKit rejected (each replaced by another draw).
+    """
+
+    smiles: str
+    chain: int
+    transition: int
+    corruption_steps: int
+    reconstruction_steps: int
+    ended: str
+    rejected: bool
+    redraws: int
+
+    STATS = ("chain", "transition", "corruption_steps", "reconstruction_steps", "ended", "rejected", "redraws")
+
+    def stats_row(self) -> list[str]:
+        return [str(getattr(self, k)) for k in self.STATS]
+
+
+class NetworkScorer:
+    """Scores candidates with a trained :class:`~ric.nn.model.ReconstructionModel`.
+
+    Args:
+        model: the network (put in eval mode).
+        device: where to run it (default: the model's device).
+    """
+
+    def __init__(self, model: torch.nn.Module, device: torch.device | None = None) -> None:
+        self.model = model.eval()
+        self.device = device if device is not None else next(model.parameters()).device
+
+    @torch.no_grad()
+    def __call__(self, datas: list[Any]) -> list[np.ndarray]:
+        """Logits per molecule, each flat ``[stop, atom..., pair..., set...]`` (float64)."""
+        batch = Batch.from_data_list(datas).to(self.device)
+        scores = self.model(batch)
+        logits = scores.logits.double().cpu()
+        starts = scores.starts.cpu()
+        out = []
+        for b, data in enumerate(datas):
+            counts = (1, int(data.num_atom_moves), int(data.num_pair_moves), int(data.num_sets))
+            parts = [logits[starts[k, b] : starts[k, b] + counts[k]] for k in range(4)]
+            out.append(torch.cat(parts).numpy())
+        return out
+
+
+class UniformScorer:
+    """Uniformly random legal moves (stop included): the corruption-only ablation."""
+
+    def __call__(self, datas: list[Any]) -> list[np.ndarray]:
+        return [
+            np.zeros(1 + int(d.num_atom_moves) + int(d.num_pair_moves) + int(d.num_sets), dtype=np.float64)
+            for d in datas
+        ]
+
+
+@dataclass
+class _Chain:
+    index: int
+    rng: np.random.Generator
+    state: MolGraph
+    protected: frozenset[int]
+    transitions: int = 0
+    working: MolGraph | None = None
+    working_protected: frozenset[int] = frozenset()
+    visited: set[str] = field(default_factory=set)
+    corruption_steps: int = 0
+    reconstruction_steps: int = 0
+    redraws: int = 0
+
+
+def _shift_after_deletion(protected: frozenset[int], removed: Sequence[int]) -> frozenset[int]:
+    removed = sorted(removed)
+    return frozenset(a - sum(1 for r in removed if r < a) for a in protected)
+
+
+def _removed_atoms(before: MolGraph, after: MolGraph, move: Any) -> tuple[int, ...]:
+    """Atoms a move deleted (move sets only delete atoms through these move types)."""
+    atoms = getattr(move, "atoms", None)
+    if atoms is not None:
+        return tuple(atoms)
+    if after.num_atoms < before.num_atoms and hasattr(move, "atom"):
+        return (move.atom,)
+    return ()
+
+
+class ChainSampler:
+    """Batched Markov chains of corruption and learned reconstruction.
+
+    Args:
+        move_set: the move set the network was trained with.
+        scorer: :class:`NetworkScorer` or :class:`UniformScorer` (or any callable with
+            the same contract).
+        initial: starting molecules (standardised graphs); chain ``c`` starts from a
+            seeded random choice among them.
+        config: chain settings.
+        protected: per starting molecule, atoms that must stay in every state (e.g. a
+            scaffold match); default none.
+    """
+
+    def __init__(
+        self,
+        move_set: Any,
+        scorer: Any,
+        initial: Sequence[MolGraph],
+        config: ChainConfig = ChainConfig(),
+        protected: Sequence[frozenset[int]] | None = None,
+    ) -> None:
+        if not initial:
+            raise ValueError("the chain needs at least one starting molecule")
+        self.move_set = move_set
+        self.scorer = scorer
+        self.initial = list(initial)
+        self.protected = list(protected) if protected is not None else [frozenset()] * len(self.initial)
+        self.config = config
+
+    # ------------------------------------------------------------------ corruption
+    def _corrupt(self, chain: _Chain) -> None:
+        cfg = self.config
+        ms = self.move_set
+        planned = int(chain.rng.geometric(1.0 / (1.0 + cfg.steps_mean))) - 1
+        state, protected = chain.state, chain.protected
+        taken = 0
+        for _ in range(planned):
+            move = None
+            for _try in range(20):  # redraw moves that would break the protected atoms
+                candidate = ms.sample_corruption_move(state, chain.rng)
+                if candidate is None or ms.preserves(state, candidate, protected):
+                    move = candidate
+                    break
+            if move is None:
+                break
+            new = ms.apply(state, move)
+            protected = _shift_after_deletion(protected, _removed_atoms(state, new, move))
+            state = new
+            taken += 1
+        chain.working, chain.working_protected = state, protected
+        chain.corruption_steps = taken
+        chain.reconstruction_steps = 0
+        chain.redraws = 0
+        chain.visited = {state.smiles()}
+
+    # ------------------------------------------------------------------ one step
+    def _draw(self, chain: _Chain, logits: np.ndarray, encoding: Any) -> tuple[Any, MolGraph | None]:
+        """Draw a move (Gumbel-max with the chain's generator); returns (move, new state or None for stop)."""
+        ms = self.move_set
+        state = chain.working
+        logits = logits / self.config.temperature
+        forbidden = ms.forbidden_mask(state, encoding, chain.working_protected)
+        logits = np.where(forbidden, -np.inf, logits)
+        n_atom, n_pair = len(encoding.atom_moves), len(encoding.pair_moves)
+        for _ in range(self.config.max_redraws + 1):
+            gumbel = -np.log(-np.log(np.clip(chain.rng.random(logits.shape[0]), 1e-300, 1.0)) + 1e-300)
+            flat = int(np.argmax(logits + gumbel))
+            if not np.isfinite(logits[flat]):
+                return None, None
+            if flat == 0:
+                return Stop(), None
+            if flat <= n_atom:
+                kind, row = KIND_ATOM, flat - 1
+            elif flat <= n_atom + n_pair:
+                kind, row = KIND_PAIR, flat - 1 - n_atom
+            else:
+                kind, row = KIND_SET, flat - 1 - n_atom - n_pair
+            move = ms.move_at(state, encoding, kind, row)
+            new = ms.apply(state, move)
+            if new.sanitizes() and new.is_connected():
+                return move, new
+            chain.redraws += 1
+            logits[flat] = -np.inf
+        return None, None
+
+    def _finish(self, chain: _Chain, ended: str) -> Sample | None:
+        cfg = self.config
+        result = chain.working
+        rejected = cfg.max_atoms is not None and result.num_atoms > cfg.max_atoms
+        if not rejected:
+            chain.state, chain.protected = result, chain.working_protected
+        chain.transitions += 1
+        chain.working = None
+        t = chain.transitions - cfg.burn_in
+        if t <= 0 or t % cfg.thin:
+            return None
+        return Sample(
+            smiles=chain.state.smiles(),
+            chain=chain.index,
+            transition=chain.transitions,
+            corruption_steps=chain.corruption_steps,
+            reconstruction_steps=chain.reconstruction_steps,
+            ended=ended,
+            rejected=rejected,
+            redraws=chain.redraws,
+        )
+
+    # ------------------------------------------------------------------ public
+    def run(self, num_chains: int, seed: int = 0) -> Iterator[Sample]:
+        """Run ``num_chains`` chains together forever, yielding samples as they complete.
+
+        Args:
+            num_chains: chains advanced in one batch.
+            seed: fixes every draw: chain ``c`` uses the generator of ``(seed, c)``.
+        """
+        order = np.random.default_rng(seed).permutation(len(self.initial))
+        chains = []
+        for c in range(num_chains):
+            start = int(order[c % len(order)])
+            chains.append(
+                _Chain(c, np.random.default_rng([seed, c]), self.initial[start], self.protected[start])
+            )
+        while True:
+            for chain in chains:
+                if chain.working is None:
+                    self._corrupt(chain)
+            encodings = [self.move_set.encode_moves(ch.working) for ch in chains]
+            datas = [make_data(self.move_set, ch.working, encoding=enc) for ch, enc in zip(chains, encodings)]
+            all_logits = self.scorer(datas)
+            for chain, logits, enc in zip(chains, all_logits, encodings):
+                move, new = self._draw(chain, logits, enc)
+                ended = None
+                if new is None:
+                    ended = "stop"
+                else:
+                    chain.working_protected = _shift_after_deletion(
+                        chain.working_protected, _removed_atoms(chain.working, new, move)
+                    )
+                    chain.working = new
+                    chain.reconstruction_steps += 1
+                    key = new.smiles()
+                    if key in chain.visited:
+                        ended = "revisit"
+                    elif chain.reconstruction_steps >= self.config.max_reconstruction_steps:
+                        ended = "cap"
+                    chain.visited.add(key)
+                if ended is not None:
+                    sample = self._finish(chain, ended)
+                    if sample is not None:
+                        yield sample

@@ -1,0 +1,241 @@
+"""The generator interface shared by every generator in ``ric``, and the chain generator.
+
+A generator is anything with ``generate(number_samples) -> list[str]`` (the GuacaMol
+distribution-learning contract, so GuacaMol can score it unchanged). ``ric``'s
+generators also offer ``sample(n, *, seed, batch_size, progress)``, an iterator of
+:class:`~ric.sampling.chain.Sample` with per-sample statistics.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from ric.chem.graph import MolGraph
+from ric.chem.rdkit_utils import quiet_rdkit
+from ric.chem.standardise import MoleculeError, standardise
+from ric.sampling.chain import ChainConfig, ChainSampler, NetworkScorer, Sample, UniformScorer
+
+__all__ = ["Generator", "ChainGenerator", "DEFAULT_CHECKPOINT", "load_model", "find_starts"]
+
+logger = logging.getLogger(__name__)
+
+#: The bundled default model (fragment move set, trained on ``data/zinc_train.smi``).
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent.parent / "checkpoints" / "zinc_fragment.pt"
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """GuacaMol's distribution-learning generator contract."""
+
+    def generate(self, number_samples: int) -> list[str]:
+        """``number_samples`` SMILES strings."""
+        ...
+
+
+def load_model(path: str | os.PathLike, device: Any = "cpu") -> tuple[Any, Any, dict]:
+    """Load a trained reconstruction model.
+
+    Args:
+        path: a checkpoint written by ``ric train`` (or a slimmed copy).
+        device: a torch device or spec (``"auto"``, ``"cpu"``, ``"cuda:N"``).
+
+    Returns:
+        ``(model, move_set, payload)``; the model is in eval mode on ``device``.
+
+    Raises:
+        ric.training.checkpoint.CheckpointError: unreadable or incompatible file.
+    """
+    import torch
+
+    from ric.moves import move_set_from_dict
+    from ric.nn.model import ModelConfig, ReconstructionModel
+    from ric.training.checkpoint import load_checkpoint
+    from ric.training.loop import resolve_device
+
+    payload = load_checkpoint(path)
+    move_set = move_set_from_dict(payload["move_set"])
+    model = ReconstructionModel(ModelConfig.from_dict(payload["model_config"]))
+    model.load_state_dict(payload["model_state"])
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    return model.to(dev).eval(), move_set, payload
+
+
+def find_starts(
+    smiles: Sequence[str],
+    move_set: Any,
+    count: int,
+    seed: int,
+    scaffold: str | None = None,
+) -> tuple[list[MolGraph], list[frozenset[int]]]:
+    """Pick up to ``count`` usable starting molecules in a seeded random order.
+
+    Args:
+        smiles: candidate starting molecules.
+        move_set: molecules it cannot use are skipped.
+        count: how many to return at most.
+        seed: order of the candidates.
+        scaffold: SMARTS or SMILES that every start must contain; its matched atoms are
+            returned as protected. If no candidate contains it and it is a valid
+            molecule, the scaffold itself is the start.
+
+    Raises:
+        ValueError: if the scaffold does not parse or no usable start exists.
+    """
+    from rdkit import Chem
+
+    pattern = None
+    if scaffold is not None:
+        with quiet_rdkit():
+            pattern = Chem.MolFromSmarts(scaffold) or Chem.MolFromSmiles(scaffold)
+        if pattern is None:
+            raise ValueError(f"scaffold {scaffold!r} is neither valid SMARTS nor SMILES")
+    starts, protected = [], []
+    for i in np.random.default_rng(seed).permutation(len(smiles)):
+        if len(starts) >= count:
+            break
+        try:
+            _, graph = standardise(smiles[i])
+        except MoleculeError:
+            continue
+        if move_set.check_state(graph) is not None:
+            continue
+        atoms: frozenset[int] = frozenset()
+        if pattern is not None:
+            match = graph.to_rdkit().GetSubstructMatch(pattern)
+            if not match:
+                continue
+            atoms = frozenset(match)
+        starts.append(graph)
+        protected.append(atoms)
+    if not starts and scaffold is not None:
+        try:
+            _, graph = standardise(scaffold)
+        except MoleculeError as exc:
+            raise ValueError(
+                f"no starting molecule contains the scaffold {scaffold!r}, and it is not a molecule to start from"
+            ) from exc
+        problem = move_set.check_state(graph)
+        if problem is not None:
+            raise ValueError(f"scaffold {scaffold!r} cannot be a starting state: {problem}")
+        starts, protected = [graph], [frozenset(range(graph.num_atoms))]
+        logger.info("no starting molecule contains the scaffold; starting every chain from it")
+    if not starts:
+        raise ValueError("no usable starting molecule")
+    return starts, protected
+
+
+class ChainGenerator:
+    """Reversible-inductive-construction chains as a generator.
+
+    Args:
+        move_set: the move set.
+        model: a trained network, or ``None`` for uniformly random legal moves (the
+            corruption-only ablation).
+        starts: starting molecules (SMILES).
+        config: chain settings.
+        batch_size: chains advanced together (default 64).
+        seed: default seed of :meth:`generate` (default 0).
+        scaffold: SMARTS/SMILES kept intact in every state (default none).
+    """
+
+    def __init__(
+        self,
+        move_set: Any,
+        model: Any,
+        starts: Sequence[str],
+        config: ChainConfig = ChainConfig(),
+        batch_size: int = 64,
+        seed: int = 0,
+        scaffold: str | None = None,
+    ) -> None:
+        self.move_set = move_set
+        self.model = model
+        self.starts = list(starts)
+        self.config = config
+        self.batch_size = batch_size
+        self.seed = seed
+        self.scaffold = scaffold
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | os.PathLike | None = None,
+        *,
+        init: str | os.PathLike | Sequence[str] | None = None,
+        device: Any = "auto",
+        uniform: bool = False,
+        **options: Any,
+    ) -> "ChainGenerator":
+        """A generator from a ``ric train`` checkpoint (default: the bundled one).
+
+        Args:
+            path: checkpoint file (default :data:`DEFAULT_CHECKPOINT`).
+            init: starting molecules: a file or a list of SMILES (default: the training
+                file named in the checkpoint if it exists, else the bundled training set).
+            device: where the network runs (default ``"auto"``).
+            uniform: replace the network by uniformly random legal moves.
+            options: ``batch_size``, ``seed``, ``scaffold`` and :class:`ChainConfig` fields.
+        """
+        from ric.chem.io import read_smiles_records
+        from ric.data import load
+
+        path = Path(path) if path is not None else DEFAULT_CHECKPOINT
+        model, move_set, payload = load_model(path, device)
+        if init is None:
+            data = payload.get("train_config", {}).get("data")
+            if data and Path(data).exists():
+                init = data
+            else:
+                init = load("bundled", "train")
+        starts = [r.smiles for r in read_smiles_records(init)] if isinstance(init, (str, os.PathLike)) else list(init)
+        chain_fields = set(ChainConfig.__dataclass_fields__)
+        chain_options = {k: v for k, v in options.items() if k in chain_fields}
+        other = {k: v for k, v in options.items() if k not in chain_fields}
+        chain_options.setdefault("steps_mean", payload.get("corruption", {}).get("steps_mean", 5.0))
+        return cls(move_set, None if uniform else model, starts, ChainConfig(**chain_options), **other)
+
+    def _sampler(self, seed: int, batch_size: int) -> ChainSampler:
+        initial, protected = find_starts(self.starts, self.move_set, batch_size, seed, self.scaffold)
+        scorer = UniformScorer() if self.model is None else NetworkScorer(self.model)
+        return ChainSampler(self.move_set, scorer, initial, self.config, protected)
+
+    def sample(
+        self, n: int, *, seed: int | None = None, batch_size: int | None = None, progress: bool = False
+    ) -> Iterator[Sample]:
+        """Yield ``n`` samples with their chain statistics.
+
+        Args:
+            n: number of samples.
+            seed: fixes the output (default: the generator's seed).
+            batch_size: chains run together (default: the generator's).
+            progress: show a tqdm bar with molecules per second.
+        """
+        seed = self.seed if seed is None else seed
+        batch_size = batch_size or self.batch_size
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=n, unit="mol", desc="generating")
+        produced = 0
+        try:
+            if n <= 0:
+                return
+            for sample in self._sampler(seed, batch_size).run(batch_size, seed):
+                yield sample
+                produced += 1
+                if bar is not None:
+                    bar.update(1)
+                if produced >= n:
+                    return
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def generate(self, number_samples: int) -> list[str]:
+        """``number_samples`` SMILES (GuacaMol's ``DistributionMatchingGenerator`` contract)."""
+        return [s.smiles for s in self.sample(number_samples)]

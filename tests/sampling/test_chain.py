@@ -1,0 +1,155 @@
+"""The batched Markov chain: validity, reproducibility, constraints, CLI output."""
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from rdkit import Chem
+
+from ric.moves import make_move_set, move_set_to_dict
+from ric.nn.model import ModelConfig, ReconstructionModel
+from ric.sampling.chain import ChainConfig
+from ric.sampling.generator import ChainGenerator, Generator
+from ric.training.checkpoint import save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def fragment_set(vocab):
+    return make_move_set("fragment", vocab=vocab)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(fragment_set):
+    torch.manual_seed(0)
+    return ReconstructionModel(ModelConfig.for_move_set(fragment_set, hidden=16, depth=1)).eval()
+
+
+# An untrained network rarely draws stop, so keep reconstructions short and molecules bounded.
+FAST = ChainConfig(steps_mean=3.0, max_reconstruction_steps=4, max_atoms=45)
+
+
+def _generator(move_set, model, starts, **kw):
+    kw.setdefault("config", FAST)
+    return ChainGenerator(move_set, model, starts, **kw)
+
+
+def _valid_connected(smiles):
+    mol = Chem.MolFromSmiles(smiles)
+    return mol is not None and mol.GetNumAtoms() > 0 and len(Chem.GetMolFrags(mol)) == 1
+
+
+@pytest.mark.parametrize("use_model", [True, False])
+def test_samples_are_valid_and_reproducible(fragment_set, tiny_model, zinc_smiles, use_model):
+    model = tiny_model if use_model else None
+    gen = _generator(fragment_set, model, zinc_smiles[:50], batch_size=8, seed=3)
+    assert isinstance(gen, Generator)
+    samples = list(gen.sample(40))
+    assert len(samples) == 40
+    assert all(_valid_connected(s.smiles) for s in samples)
+    assert all(s.reconstruction_steps <= gen.config.max_reconstruction_steps for s in samples)
+    assert {s.ended for s in samples} <= {"stop", "revisit", "cap"}
+    again = _generator(fragment_set, model, zinc_smiles[:50], batch_size=8, seed=3).generate(40)
+    assert again == [s.smiles for s in samples]
+    other = _generator(fragment_set, model, zinc_smiles[:50], batch_size=8, seed=4).generate(40)
+    assert other != again
+
+
+def test_chain_moves_away_from_its_start(fragment_set, zinc_smiles):
+    gen = _generator(fragment_set, None, zinc_smiles[:20], batch_size=4, seed=0)
+    smiles = gen.generate(30)
+    assert len(set(smiles) - set(zinc_smiles)) >= 3
+
+
+def test_atom_move_set_chain(tiny_model, zinc_smiles):
+    atom_set = make_move_set("atom")
+    torch.manual_seed(1)
+    model = ReconstructionModel(ModelConfig.for_move_set(atom_set, hidden=16, depth=1)).eval()
+    smiles = _generator(atom_set, model, zinc_smiles[:20], batch_size=4, seed=1).generate(20)
+    assert all(_valid_connected(s) for s in smiles)
+
+
+@pytest.mark.parametrize("scaffold", ["c1ccccc1", "C(=O)N", "[#7]"])
+def test_scaffold_is_kept_in_every_sample(fragment_set, tiny_model, zinc_smiles, scaffold):
+    pattern = Chem.MolFromSmarts(scaffold)
+    gen = _generator(fragment_set, tiny_model, zinc_smiles[:200], batch_size=8, seed=2, scaffold=scaffold,
+                     config=ChainConfig(steps_mean=6.0, max_reconstruction_steps=4, max_atoms=45))
+    samples = list(gen.sample(40))
+    assert all(Chem.MolFromSmiles(s.smiles).HasSubstructMatch(pattern) for s in samples)
+    assert sum(s.corruption_steps for s in samples) > 40  # the chain really edits around it
+
+
+def test_scaffold_as_only_start(fragment_set, tiny_model):
+    gen = _generator(fragment_set, None, ["CCO"], batch_size=4, seed=0, scaffold="c1ccc2ccccc2c1")
+    pattern = Chem.MolFromSmiles("c1ccc2ccccc2c1")
+    assert all(Chem.MolFromSmiles(s).HasSubstructMatch(pattern) for s in gen.generate(20))
+    with pytest.raises(ValueError, match="scaffold"):
+        _generator(fragment_set, None, ["CCO"], scaffold="not[a(smarts").generate(1)
+
+
+def test_size_cap(fragment_set, zinc_smiles):
+    small = [s for s in zinc_smiles if Chem.MolFromSmiles(s).GetNumAtoms() <= 20][:30]
+    gen = _generator(fragment_set, None, small, batch_size=8, seed=5, config=ChainConfig(steps_mean=3.0, max_reconstruction_steps=4, max_atoms=20))
+    samples = list(gen.sample(40))
+    assert all(Chem.MolFromSmiles(s.smiles).GetNumAtoms() <= 20 for s in samples)
+    assert any(s.rejected for s in samples)
+
+
+def _write_checkpoint(path, move_set, model):
+    save_checkpoint(path, {
+        "model_config": model.config.to_dict(),
+        "move_set": move_set_to_dict(move_set),
+        "corruption": {"steps_mean": 5.0},
+        "model_state": model.state_dict(),
+        "step": 0,
+    })
+
+
+def test_generate_cli_is_reproducible_and_writes_stats(tmp_path, fragment_set, tiny_model, zinc_smiles):
+    from ric.cli.main import main
+
+    ckpt = tmp_path / "tiny.pt"
+    _write_checkpoint(ckpt, fragment_set, tiny_model)
+    init = tmp_path / "init.smi"
+    init.write_text("\n".join(zinc_smiles[:40]) + "\n")
+    for name in ("a", "b"):
+        assert main(["generate", "--checkpoint", str(ckpt), "--init", str(init), "-n", "25", "--seed", "9",
+                     "--batch-size", "8", "--with-stats", "--max-reconstruction-steps", "4", "--max-atoms", "45", "-o", str(tmp_path / f"{name}.smi")]) == 0
+    a = (tmp_path / "a.smi").read_text().splitlines()
+    assert a == (tmp_path / "b.smi").read_text().splitlines()
+    assert a[0].startswith("# smiles\tchain")
+    rows = [line.split("\t") for line in a[1:]]
+    assert len(rows) == 25 and all(len(r) == 8 and _valid_connected(r[0]) for r in rows)
+    assert main(["generate", "--checkpoint", str(ckpt), "--init", str(init), "-n", "12", "--uniform", "--max-reconstruction-steps", "4", "--max-atoms", "45",
+                 "--draw", str(tmp_path / "grid.png"), "-o", str(tmp_path / "u.smi")]) == 0
+    assert (tmp_path / "grid.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_interrupted_generate_keeps_whole_lines(tmp_path, fragment_set, tiny_model, zinc_smiles):
+    ckpt = tmp_path / "tiny.pt"
+    _write_checkpoint(ckpt, fragment_set, tiny_model)
+    init = tmp_path / "init.smi"
+    init.write_text("\n".join(zinc_smiles[:40]) + "\n")
+    out = tmp_path / "out.smi"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ric", "generate", "--checkpoint", str(ckpt), "--init", str(init),
+         "-n", "100000", "--batch-size", "4", "--max-reconstruction-steps", "4", "--max-atoms", "45", "-o", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if out.exists() and out.read_text().count("\n") >= 10:
+                break
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    text = out.read_text()
+    lines = text.splitlines()
+    assert len(lines) >= 10
+    complete = lines if text.endswith("\n") else lines[:-1]
+    assert all(_valid_connected(s) for s in complete)
