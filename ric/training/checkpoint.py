@@ -391,3 +391,16 @@ def set_rng_state(state: dict[str, Any]) -> None:
                                min(count, len(cuda_states)))
             for device, cuda_state in enumerate(cuda_states[:count]):
                 torch.cuda.set_rng_state(cuda_state.cpu().to(torch.uint8), device)
+
+
+def slim_checkpoint(source: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
+    """Copy a training checkpoint without optimiser, scheduler and RNG state (for inference).
+
+    The result loads with :func:`ric.sampling.generator.load_model` but cannot resume training.
+    """
+    payload = load_checkpoint(source)
+    for key in ("optimizer_state", "scheduler_state", "rng", "format_version", "ric_version",
+                "rdkit_version", "torch_version", "saved_at"):
+        payload.pop(key, None)
+    payload["inference_only"] = True
+    save_checkpoint(destination, payload)
