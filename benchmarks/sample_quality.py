@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-atoms", type=int, default=None, help="size cap for both chains")
+    parser.add_argument("--max-reconstruction-steps", type=int, default=40, help="cap for both chains (default 40)")
     args = parser.parse_args()
 
     train = load("bundled", "train")
@@ -40,13 +41,15 @@ def main() -> None:
     rows = [("training-set resample", resample, 0.0)]
     for name, uniform in (("ric chain (network)", False), ("corruption-only chain", True)):
         gen = ChainGenerator.from_checkpoint(args.checkpoint, device="cpu", uniform=uniform,
-                                             batch_size=args.batch_size, seed=args.seed, max_atoms=args.max_atoms)
+                                             batch_size=args.batch_size, seed=args.seed, max_atoms=args.max_atoms,
+                                             max_reconstruction_steps=args.max_reconstruction_steps)
         start = time.perf_counter()
         smiles = gen.generate(args.n)
         rows.append((name, smiles, time.perf_counter() - start))
     print(f"date {datetime.date.today()}, ric {ric.__version__}; checkpoint {args.checkpoint}")
     print(f"command: python benchmarks/sample_quality.py --n {args.n} --n-reference {args.n_reference} "
-          f"--seed {args.seed}" + (f" --max-atoms {args.max_atoms}" if args.max_atoms else ""))
+          f"--seed {args.seed} --batch-size {args.batch_size} --max-reconstruction-steps {args.max_reconstruction_steps}"
+          + (f" --max-atoms {args.max_atoms}" if args.max_atoms else ""))
     print("\n| generator | n | validity | uniqueness | novelty | KL-divergence score | mean heavy atoms | time (s) |")
     print("|---|---|---|---|---|---|---|---|")
     from rdkit import Chem
