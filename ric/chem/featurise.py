@@ -43,7 +43,7 @@ def featurise(graph: MolGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         (bond ``k`` gives columns ``2k`` (i→j) and ``2k + 1`` (j→i)); ``edge_attr``
         float32 ``[2 * num_bonds, BOND_DIM]``.
     """
-    mol = graph.to_rdkit()
+    mol = graph.sanitized_mol()
     n = graph.num_atoms
     x = np.zeros((n, ATOM_DIM), dtype=np.float32)
     degrees = graph.degrees

@@ -190,6 +190,31 @@ class MolGraph:
             mol.AddBond(i, j, BOND_TYPES[o])
         return mol
 
+    @functools.cached_property
+    def _sanitized(self) -> Chem.Mol | str:
+        """The sanitised molecule, or RDKit's error message (computed once per state)."""
+        mol = Chem.RWMol(self._rdkit_unsanitized)
+        with quiet_rdkit():
+            try:
+                # No clean-up step: RDKit's clean-up would silently rewrite some
+                # over-valent graphs (e.g. five-valent N into an N-oxide) instead of
+                # rejecting them, and the state must be valid exactly as it is.
+                Chem.SanitizeMol(mol, sanitizeOps=_SANITIZE_OPS)
+            except Exception as exc:  # RDKit raises several exception types
+                return str(exc)
+        return mol.GetMol()
+
+    def sanitized_mol(self) -> Chem.Mol:
+        """The cached sanitised RDKit molecule; treat it as read-only (use :meth:`to_rdkit` for a copy).
+
+        Raises:
+            ValueError: if RDKit rejects the molecule.
+        """
+        mol = self._sanitized
+        if isinstance(mol, str):
+            raise ValueError(f"RDKit rejects {self.kekule_smiles()}: {mol}")
+        return mol
+
     def to_rdkit(self, sanitize: bool = True) -> Chem.Mol:
         """A new RDKit molecule; sanitised (aromaticity perceived) unless ``sanitize=False``.
 
@@ -199,29 +224,17 @@ class MolGraph:
         Raises:
             ValueError: if RDKit rejects the molecule during sanitisation.
         """
-        mol = Chem.RWMol(self._rdkit_unsanitized)
-        if sanitize:
-            with quiet_rdkit():
-                try:
-                    # No clean-up step: RDKit's clean-up would silently rewrite some
-                    # over-valent graphs (e.g. five-valent N into an N-oxide) instead of
-                    # rejecting them, and the state must be valid exactly as it is.
-                    Chem.SanitizeMol(mol, sanitizeOps=_SANITIZE_OPS)
-                except Exception as exc:
-                    raise ValueError(f"RDKit rejects {self.kekule_smiles()}: {exc}") from exc
-        return mol.GetMol()
+        if not sanitize:
+            return Chem.Mol(self._rdkit_unsanitized)
+        return Chem.Mol(self.sanitized_mol())
 
     def sanitizes(self) -> bool:
         """True when RDKit sanitises the molecule."""
-        try:
-            self.to_rdkit()
-        except ValueError:
-            return False
-        return True
+        return not isinstance(self._sanitized, str)
 
     @functools.cached_property
     def _smiles(self) -> str:
-        return Chem.MolToSmiles(self.to_rdkit())
+        return Chem.MolToSmiles(self.sanitized_mol())
 
     def smiles(self) -> str:
         """Canonical (aromatic) SMILES, the identity of the molecule."""
