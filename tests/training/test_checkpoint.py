@@ -206,7 +206,6 @@ def test_failed_save_keeps_previous_checkpoint(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_mid_write_never_truncates(tmp_path):
     path = tmp_path / "checkpoint.pt"
     script = textwrap.dedent(
