@@ -25,7 +25,7 @@ import torch
 from torch_geometric.data import Batch
 
 from ric.chem.graph import MolGraph
-from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP
+from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET
 from ric.moves.protocol import Stop
 from ric.nn.data import make_data
 

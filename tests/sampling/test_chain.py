@@ -1,5 +1,4 @@
 """The batched Markov chain: validity, reproducibility, constraints, CLI output."""
-import itertools
 import os
 import signal
 import subprocess
