@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from ric.moves.protocol import STOP, MoveSet, Stop
+from ric.moves.protocol import STOP, MoveSet
 
 __all__ = [
     "CorruptionConfig",
@@ -188,7 +188,3 @@ class Corruptor:
     def __call__(self, state, epoch: int, index: int, check: CheckReport | None = None) -> CorruptedExample:
         return corrupt(self.move_set, state, example_rng(self.seed, epoch, index), self.config, check)
 
-
-def is_stop(move: Any) -> bool:
-    """Whether ``move`` is the stop action."""
-    return isinstance(move, Stop)

@@ -17,7 +17,7 @@ import numpy as np
 from ric.chem.graph import MolGraph
 from ric.chem.standardise import SUPPORTED_ELEMENTS
 
-__all__ = ["ELEMENTS", "ATOM_DIM", "BOND_DIM", "atom_features", "bond_features", "featurise"]
+__all__ = ["ELEMENTS", "ATOM_DIM", "BOND_DIM", "featurise"]
 
 ELEMENTS: tuple[int, ...] = tuple(sorted(SUPPORTED_ELEMENTS))
 _ELEMENT_COL = {z: k for k, z in enumerate(ELEMENTS)}
@@ -72,12 +72,3 @@ def featurise(graph: MolGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         edge_attr[2 * k + 1] = row
     return x, edge_index, edge_attr
 
-
-def atom_features(graph: MolGraph) -> np.ndarray:
-    """Atom feature matrix ``[num_atoms, ATOM_DIM]`` (see :func:`featurise`)."""
-    return featurise(graph)[0]
-
-
-def bond_features(graph: MolGraph) -> np.ndarray:
-    """Directed bond feature matrix ``[2 * num_bonds, BOND_DIM]`` (see :func:`featurise`)."""
-    return featurise(graph)[2]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["segment_max", "segment_logsumexp", "segment_log_softmax", "segment_argmax", "segment_sample"]
+__all__ = ["segment_max", "segment_logsumexp", "segment_log_softmax", "segment_argmax"]
 
 
 def segment_max(values: Tensor, segment: Tensor, num_segments: int) -> Tensor:
@@ -44,16 +44,3 @@ def segment_argmax(values: Tensor, segment: Tensor, num_segments: int) -> Tensor
     out = big.new_full((num_segments,), values.numel()).scatter_reduce(0, segment, candidates, reduce="amin")
     return torch.where(out == values.numel(), torch.full_like(out, -1), out)
 
-
-def segment_sample(
-    logits: Tensor, segment: Tensor, num_segments: int, generator: torch.Generator | None = None, temperature: float = 1.0
-) -> Tensor:
-    """Draw one candidate per segment from ``softmax(logits / temperature)`` (Gumbel-max).
-
-    Returns:
-        ``[num_segments]`` indices into ``logits`` (``-1`` for empty segments).
-    """
-    uniform = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
-    exponential = -torch.log(uniform.clamp_min(1e-20))
-    gumbel = -torch.log(exponential.clamp_min(1e-20))
-    return segment_argmax(logits / temperature + gumbel, segment, num_segments)

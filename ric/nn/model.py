@@ -102,13 +102,6 @@ class CandidateScores:
         b = torch.arange(self.num_graphs, device=kind_row.device)
         return self.starts[kind_row[:, 0], b] + kind_row[:, 1]
 
-    def kind_row(self, index: Tensor) -> Tensor:
-        """Inverse of :meth:`index_of`: ``[B]`` candidate indices -> ``[B, 2]`` ``(kind, row)``."""
-        b = torch.arange(self.num_graphs, device=index.device)
-        # Kinds occupy consecutive regions of ``logits``; region k starts at starts[k, 0].
-        kind = torch.bucketize(index, self.starts[1:, 0].contiguous(), right=True)
-        return torch.stack([kind, index - self.starts[kind, b]], dim=1)
-
     def nll(self, target: Tensor) -> Tensor:
         """``[B]`` negative log-likelihood of the target ``(kind, row)`` per molecule."""
         return -self.log_probs()[self.index_of(target)]

@@ -10,7 +10,7 @@ from ric.moves import make_move_set
 from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP
 from ric.moves.protocol import STOP
 from ric.nn.data import make_data
-from ric.nn.heads import segment_argmax, segment_log_softmax, segment_logsumexp, segment_sample
+from ric.nn.heads import segment_argmax, segment_log_softmax, segment_logsumexp
 from ric.nn.model import ModelConfig, ReconstructionModel
 
 KINDS = (KIND_STOP, KIND_ATOM, KIND_PAIR, KIND_SET)
@@ -153,17 +153,6 @@ def test_segment_ops_against_loops():
     assert torch.autograd.gradcheck(
         lambda v: segment_log_softmax(v, segment, 7), (values.clone().requires_grad_(),)
     )
-
-
-def test_segment_sample_follows_softmax():
-    logits = torch.tensor([0.0, 1.0, 2.0, 5.0, 5.0])
-    segment = torch.tensor([0, 0, 0, 1, 1])
-    g = torch.Generator().manual_seed(1)
-    draws = torch.stack([segment_sample(logits, segment, 2, g) for _ in range(4000)])
-    freq0 = torch.bincount(draws[:, 0], minlength=3)[:3].float() / 4000
-    expected = torch.softmax(logits[:3], 0)
-    assert torch.allclose(freq0, expected, atol=0.03)
-    assert set(draws[:, 1].tolist()) == {3, 4}
 
 
 def test_featurise_keeps_every_atom(zinc_graphs):
