@@ -16,6 +16,7 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["ric", "ric.*"]),
+    package_data={"ric.metrics": ["data/*.csv"]},
     install_requires=[
         "torch>=2.1",
         "torch-geometric>=2.4",

@@ -46,7 +46,7 @@ def _instrument(timers: dict) -> None:
         setattr(owner, name, timed)
 
     wrap(chain_module.ChainSampler, "_corrupt", "corruption")
-    wrap(chain_module, "make_data", "featurise")
+    wrap(chain_module, "featurise", "featurise")
     wrap(chain_module.NetworkScorer, "__call__", "network (collate + forward)")
     wrap(chain_module.ChainSampler, "_draw", "draw + apply + RDKit check")
     wrap(MolGraph, "smiles", "canonical SMILES (revisit check)")

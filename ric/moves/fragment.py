@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Union
 
@@ -94,6 +95,9 @@ class _Analysis:
 _INSERT_WEIGHTS = np.array([3.0, 3.0, 2.0]) / 8.0
 
 
+_ANALYSIS_CACHE_SIZE = 1024
+
+
 class FragmentMoveSet:
     """The fragment move set over a :class:`~ric.moves.vocab.Vocabulary`.
 
@@ -112,11 +116,17 @@ class FragmentMoveSet:
 
     def __init__(self, vocab: Vocabulary) -> None:
         self.vocab = vocab
-        self._cache: _Analysis | None = None
+        # Analyses of recent states, keyed by id(state); each entry holds its state, so
+        # an id cannot be reused while cached. Many chains share one move set, hence >1.
+        self._cache: OrderedDict[int, _Analysis] = OrderedDict()
+        # Legal table rows depend only on atom types, bond order and free valences:
+        # memoised per key (a few hundred keys on ZINC).
+        self._atom_count_memo: dict[tuple, int] = {}
+        self._bond_row_memo: dict[tuple, tuple] = {}
 
     # ------------------------------------------------------------------ analysis
     def _analyse(self, state: MolGraph) -> _Analysis:
-        cached = self._cache
+        cached = self._cache.get(id(state))
         if cached is not None and cached.state is state:
             return cached
         clusters = decompose(state)
@@ -151,38 +161,54 @@ class FragmentMoveSet:
                     c = by_bond[(i, j) if i < j else (j, i)]
                     leaves.append(_Leaf(DeleteLeaf((i,)), c, (j,)))
         analysis = _Analysis(state, clusters, leaves, {leaf.move.atoms: leaf for leaf in leaves})
-        self._cache = analysis
+        self._cache[id(state)] = analysis
+        if len(self._cache) > _ANALYSIS_CACHE_SIZE:
+            self._cache.popitem(last=False)
         return analysis
 
     # ------------------------------------------------------------------ enumeration
     def _atom_fusion_counts(self, state: MolGraph, ring: bool) -> list[int]:
+        """Per atom, how many leading rows of its atom-fusion table are legal."""
         if ring and state.num_atoms < 2:
             return [0] * state.num_atoms
-        tables = self.vocab.atom_tables
+        memo = self._atom_count_memo
         free = state.free_valences
         counts = []
         for a in range(state.num_atoms):
-            table = tables.get((ring, state.atom_type(a)))
-            counts.append(0 if table is None else int(np.searchsorted(table.need, free[a], side="right")))
+            key = (ring, state.atom_type(a), free[a])
+            k = memo.get(key)
+            if k is None:
+                table = self.vocab.atom_tables.get(key[:2])
+                k = memo[key] = 0 if table is None else int(np.searchsorted(table.need, free[a], side="right"))
+            counts.append(k)
         return counts
+
+    def _bond_rows(self, type_a: tuple, type_b: tuple, order: int, free_a: int, free_b: int, reverse: bool):
+        """``(rows, table)`` of legal bond-fusion rows for one directed ring bond (memoised)."""
+        key = (type_a, type_b, order, free_a, free_b, reverse)
+        hit = self._bond_row_memo.get(key)
+        if hit is None:
+            table = self.vocab.bond_tables.get((type_a, type_b, order))
+            rows = None
+            if table is not None:
+                ok = (table.need_begin <= free_a) & (table.need_end <= free_b)
+                if reverse:
+                    ok &= ~table.symmetric
+                rows = np.flatnonzero(ok)
+                rows.setflags(write=False)
+            hit = self._bond_row_memo[key] = (rows, table) if rows is not None and rows.size else (None, None)
+        return hit
 
     def _bond_fusion_options(self, state: MolGraph) -> list[tuple[int, int, np.ndarray, object]]:
         """``(begin, end, selected row indices, table)`` per directed ring bond with options."""
         out = []
         free = state.free_valences
         orders = state.bond_orders
-        tables = self.vocab.bond_tables
         for i, j in sorted(state.ring_bonds):
             o = orders[(i, j)]
             for a, b in ((i, j), (j, i)):
-                table = tables.get((state.atom_type(a), state.atom_type(b), o))
-                if table is None:
-                    continue
-                ok = (table.need_begin <= free[a]) & (table.need_end <= free[b])
-                if a > b:
-                    ok &= ~table.symmetric
-                rows = np.flatnonzero(ok)
-                if rows.size:
+                rows, table = self._bond_rows(state.atom_type(a), state.atom_type(b), o, free[a], free[b], a > b)
+                if rows is not None:
                     out.append((a, b, rows, table))
         return out
 

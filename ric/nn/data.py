@@ -9,15 +9,17 @@ still point at the right atoms and pairs.
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, Sequence
 
+import numpy as np
 import torch
 from torch_geometric.data import Data
 
 from ric.chem.featurise import featurise
 from ric.moves.encoding import KIND_STOP, MoveEncoding
 
-__all__ = ["MoveData", "make_data"]
+__all__ = ["MoveData", "make_data", "MoveBatch", "collate_states"]
 
 
 class MoveData(Data):
@@ -78,3 +80,83 @@ def make_data(move_set: Any, state: Any, label: Any = None, encoding: MoveEncodi
         kind, row = move_set.locate(state, enc, label)
         data.y = torch.tensor([[kind, row if kind != KIND_STOP else 0]])
     return data
+
+
+@dataclass
+class MoveBatch:
+    """A batch of unlabelled states, built straight from arrays (see :func:`collate_states`).
+
+    Has the attributes :class:`~ric.nn.model.ReconstructionModel` reads from a PyG
+    ``Batch`` of :class:`MoveData`, with the same offsets, so the model scores both alike.
+    Shapes with ``N`` atoms, ``E`` directed bonds and ``B`` molecules in the batch:
+    ``x [N, ATOM_DIM]``, ``edge_index [2, E]``, ``edge_attr [E, BOND_DIM]``, ``batch [N]``,
+    the move arrays as in :class:`MoveData` and ``num_atom_moves``, ``num_pair_moves``,
+    ``num_sets`` ``[B]``.
+    """
+
+    x: torch.Tensor
+    edge_index: torch.Tensor
+    edge_attr: torch.Tensor
+    batch: torch.Tensor
+    atom_moves: torch.Tensor
+    pairs: torch.Tensor
+    pair_attr: torch.Tensor
+    pair_moves: torch.Tensor
+    set_members: torch.Tensor
+    num_atom_moves: torch.Tensor
+    num_pair_moves: torch.Tensor
+    num_sets: torch.Tensor
+
+    @property
+    def num_graphs(self) -> int:
+        return int(self.num_sets.numel())
+
+    def to(self, device: Any) -> "MoveBatch":
+        """The batch on ``device``."""
+        return MoveBatch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
+
+def _offset_concat(blocks: Sequence[np.ndarray], offsets: np.ndarray, width: int) -> np.ndarray:
+    """Concatenate int64 row blocks, adding ``offsets[k]`` (a row of ``width``) to block ``k``."""
+    sizes = np.fromiter((len(b) for b in blocks), dtype=np.int64, count=len(blocks))
+    if not sizes.sum():
+        return np.zeros((0, width), dtype=np.int64)
+    return np.concatenate(blocks).reshape(-1, width) + np.repeat(offsets, sizes, axis=0)
+
+
+def collate_states(
+    features: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], encodings: Sequence[MoveEncoding]
+) -> MoveBatch:
+    """Batch featurised states and their legal-move encodings without per-molecule tensors.
+
+    Equivalent to ``Batch.from_data_list([make_data(...) ...])`` for unlabelled states
+    (a test checks the model scores both identically) but builds each tensor once from
+    concatenated numpy arrays, which matters in the sampler's inner loop.
+
+    Args:
+        features: per molecule, :func:`~ric.chem.featurise.featurise`'s ``(x, edge_index, edge_attr)``.
+        encodings: per molecule, its :class:`~ric.moves.encoding.MoveEncoding`.
+    """
+    num_atoms = np.array([f[0].shape[0] for f in features], dtype=np.int64)
+    num_pairs = np.array([len(e.pairs) for e in encodings], dtype=np.int64)
+    num_sets = np.array([e.num_sets for e in encodings], dtype=np.int64)
+    atom_start = np.cumsum(num_atoms) - num_atoms
+    pair_start = np.cumsum(num_pairs) - num_pairs
+    set_start = np.cumsum(num_sets) - num_sets
+    zeros = np.zeros_like(atom_start)
+    edges = [f[1].T for f in features]
+    arrays = {
+        "x": np.concatenate([f[0] for f in features]),
+        "edge_index": _offset_concat(edges, atom_start[:, None], 2).T.copy(),
+        "edge_attr": np.concatenate([f[2] for f in features]),
+        "batch": np.repeat(np.arange(len(features), dtype=np.int64), num_atoms),
+        "atom_moves": _offset_concat([e.atom_moves for e in encodings], np.stack([atom_start, zeros], 1), 2),
+        "pairs": _offset_concat([e.pairs for e in encodings], atom_start[:, None], 2),
+        "pair_attr": np.concatenate([e.pair_features for e in encodings]).astype(np.float32, copy=False),
+        "pair_moves": _offset_concat([e.pair_moves for e in encodings], np.stack([pair_start, zeros], 1), 2),
+        "set_members": _offset_concat([e.set_members for e in encodings], np.stack([set_start, atom_start], 1), 2),
+        "num_atom_moves": np.array([len(e.atom_moves) for e in encodings], dtype=np.int64),
+        "num_pair_moves": np.array([len(e.pair_moves) for e in encodings], dtype=np.int64),
+        "num_sets": num_sets,
+    }
+    return MoveBatch(**{k: torch.from_numpy(v) for k, v in arrays.items()})

@@ -22,12 +22,12 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
-from torch_geometric.data import Batch
 
 from ric.chem.graph import MolGraph
-from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET
+from ric.chem.featurise import featurise
+from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, MoveEncoding
 from ric.moves.protocol import Stop
-from ric.nn.data import make_data
+from ric.nn.data import collate_states
 
 __all__ = ["ChainConfig", "Sample", "ChainSampler", "NetworkScorer", "UniformScorer"]
 
@@ -107,28 +107,36 @@ class NetworkScorer:
         self.device = device if device is not None else next(model.parameters()).device
 
     @torch.no_grad()
-    def __call__(self, datas: list[Any]) -> list[np.ndarray]:
-        """Logits per molecule, each flat ``[stop, atom..., pair..., set...]`` (float64)."""
-        batch = Batch.from_data_list(datas).to(self.device)
+    def __call__(self, features: Sequence[tuple], encodings: Sequence[MoveEncoding]) -> list[np.ndarray]:
+        """Logits per molecule, each flat ``[stop, atom..., pair..., set...]`` (float64).
+
+        Args:
+            features: per molecule, :func:`~ric.chem.featurise.featurise` output.
+            encodings: per molecule, its legal moves.
+        """
+        batch = collate_states(features, encodings).to(self.device)
         scores = self.model(batch)
-        logits = scores.logits.double().cpu()
-        starts = scores.starts.cpu()
-        out = []
-        for b, data in enumerate(datas):
-            counts = (1, int(data.num_atom_moves), int(data.num_pair_moves), int(data.num_sets))
-            parts = [logits[starts[k, b] : starts[k, b] + counts[k]] for k in range(4)]
-            out.append(torch.cat(parts).numpy())
-        return out
+        logits = scores.logits.double().cpu().numpy()
+        starts = scores.starts.cpu().numpy()
+        counts = np.stack(
+            [
+                np.ones(len(encodings), dtype=np.int64),
+                batch.num_atom_moves.cpu().numpy(),
+                batch.num_pair_moves.cpu().numpy(),
+                batch.num_sets.cpu().numpy(),
+            ]
+        )
+        return [
+            np.concatenate([logits[starts[k, b] : starts[k, b] + counts[k, b]] for k in range(4)])
+            for b in range(len(encodings))
+        ]
 
 
 class UniformScorer:
     """Uniformly random legal moves (stop included): the corruption-only ablation."""
 
-    def __call__(self, datas: list[Any]) -> list[np.ndarray]:
-        return [
-            np.zeros(1 + int(d.num_atom_moves) + int(d.num_pair_moves) + int(d.num_sets), dtype=np.float64)
-            for d in datas
-        ]
+    def __call__(self, features: Sequence[tuple], encodings: Sequence[MoveEncoding]) -> list[np.ndarray]:
+        return [np.zeros(1 + e.num_moves, dtype=np.float64) for e in encodings]
 
 
 @dataclass
@@ -166,8 +174,9 @@ class ChainSampler:
 
     Args:
         move_set: the move set the network was trained with.
-        scorer: :class:`NetworkScorer` or :class:`UniformScorer` (or any callable with
-            the same contract).
+        scorer: :class:`NetworkScorer` or :class:`UniformScorer`, or any callable
+            ``scorer(features, encodings) -> list of flat logit arrays`` (one per state,
+            ordered ``[stop, atom..., pair..., set...]``).
         initial: starting molecules (standardised graphs); chain ``c`` starts from a
             seeded random choice among them.
         config: chain settings.
@@ -289,8 +298,8 @@ class ChainSampler:
                 if chain.working is None:
                     self._corrupt(chain)
             encodings = [self.move_set.encode_moves(ch.working) for ch in chains]
-            datas = [make_data(self.move_set, ch.working, encoding=enc) for ch, enc in zip(chains, encodings)]
-            all_logits = self.scorer(datas)
+            features = [featurise(ch.working) for ch in chains]
+            all_logits = self.scorer(features, encodings)
             for chain, logits, enc in zip(chains, all_logits, encodings):
                 move, new = self._draw(chain, logits, enc)
                 ended = None

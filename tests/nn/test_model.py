@@ -9,7 +9,7 @@ from ric.corruption import corrupt, example_rng
 from ric.moves import make_move_set
 from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP
 from ric.moves.protocol import STOP
-from ric.nn.data import make_data
+from ric.nn.data import collate_states, make_data
 from ric.nn.heads import segment_argmax, segment_log_softmax, segment_logsumexp
 from ric.nn.model import ModelConfig, ReconstructionModel
 
@@ -108,6 +108,23 @@ def test_batching_offsets_point_at_the_right_atoms(setup):
         set_start += int(data.num_sets)
         member_start += k
     assert torch.equal(batch.y, torch.cat([d.y for d in datas]))
+
+
+def test_array_collation_equals_pyg_batching(setup):
+    """The sampler's collate_states builds the same batch as PyG and gets the same scores."""
+    move_set, examples, model = setup
+    states = [ex.corrupted for ex in examples[:7]] + [examples[0].original]
+    datas = [make_data(move_set, s) for s in states]
+    reference = next(iter(DataLoader(datas, batch_size=len(datas))))
+    fast = collate_states([featurise(s) for s in states], [move_set.encode_moves(s) for s in states])
+    for key in ("x", "edge_index", "edge_attr", "batch", "atom_moves", "pairs", "pair_moves", "set_members",
+                "num_atom_moves", "num_pair_moves", "num_sets"):
+        assert torch.equal(getattr(fast, key), getattr(reference, key).reshape(getattr(fast, key).shape)), key
+    assert torch.equal(fast.pair_attr, reference.pair_attr)
+    with torch.no_grad():
+        a, b = model(reference), model(fast)
+    assert torch.allclose(a.logits, b.logits, atol=1e-6)
+    assert torch.equal(a.starts, b.starts) and torch.equal(a.segment, b.segment)
 
 
 def pair_start_rows(datas, target):
