@@ -14,7 +14,7 @@ from typing import Sequence
 
 from ric import __version__
 
-SUBCOMMANDS = ("vocab", "corrupt", "train", "generate")
+SUBCOMMANDS = ("vocab", "corrupt", "train", "generate", "benchmark")
 
 logger = logging.getLogger("ric")
 

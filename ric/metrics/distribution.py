@@ -35,11 +35,16 @@ __all__ = [
     "novelty",
     "KLDivergenceResult",
     "kl_divergence_score",
+    "kl_descriptors",
+    "kl_divergence_from_descriptors",
+    "KL_TERMS",
     "nearest_neighbour_similarity",
 ]
 
 CONTINUOUS = ("BertzCT", "MolLogP", "MolWt", "TPSA")
 DISCRETE = ("NumHAcceptors", "NumHDonors", "NumRotatableBonds", "NumAliphaticRings", "NumAromaticRings")
+#: The ten terms of the KL-divergence score, in GuacaMol's order of kinds.
+KL_TERMS = CONTINUOUS + DISCRETE + ("internal_similarity",)
 
 
 def canonical_or_none(smiles: str) -> str | None:
@@ -101,7 +106,16 @@ def nearest_neighbour_similarity(fps: np.ndarray, block: int = 2048) -> np.ndarr
     return out
 
 
-def _descriptors(mols: Sequence[Chem.Mol]) -> dict[str, np.ndarray]:
+def kl_descriptors(mols: Sequence[Chem.Mol]) -> dict[str, np.ndarray]:
+    """The ten per-molecule quantities of the KL-divergence score.
+
+    Args:
+        mols: the distinct valid molecules of one set.
+
+    Returns:
+        ``{term: float64 [n]}`` for every name in :data:`KL_TERMS`; ``internal_similarity``
+        is each molecule's maximum ECFP4 Tanimoto similarity to the rest of the set.
+    """
     table = {name: np.array([getattr(Descriptors, name)(m) for m in mols], dtype=np.float64) for name in CONTINUOUS + DISCRETE}
     table["internal_similarity"] = nearest_neighbour_similarity(_fingerprints(mols))
     return table
@@ -159,11 +173,24 @@ def kl_divergence_score(generated: Sequence[str], reference: Sequence[str]) -> K
     gen_mols, ref_mols = mols(generated), mols(reference)
     if len(gen_mols) < 2 or len(ref_mols) < 2:
         raise ValueError("the KL-divergence score needs at least two valid molecules on each side")
-    gen, ref = _descriptors(gen_mols), _descriptors(ref_mols)
+    return kl_divergence_from_descriptors(kl_descriptors(gen_mols), kl_descriptors(ref_mols))
+
+
+def kl_divergence_from_descriptors(
+    generated: dict[str, np.ndarray], reference: dict[str, np.ndarray]
+) -> KLDivergenceResult:
+    """KL-divergence score from :func:`kl_descriptors` of both sets (e.g. cached reference ones).
+
+    Raises:
+        ValueError: if either side has fewer than two molecules.
+    """
+    n_gen, n_ref = len(generated["MolWt"]), len(reference["MolWt"])
+    if n_gen < 2 or n_ref < 2:
+        raise ValueError("the KL-divergence score needs at least two valid molecules on each side")
     kl = {}
     for name in CONTINUOUS + ("internal_similarity",):
-        kl[name] = _continuous_kl(ref[name], gen[name])
+        kl[name] = _continuous_kl(reference[name], generated[name])
     for name in DISCRETE:
-        kl[name] = _discrete_kl(ref[name], gen[name])
+        kl[name] = _discrete_kl(reference[name], generated[name])
     score = float(np.mean([np.exp(-v) for v in kl.values()]))
-    return KLDivergenceResult(score, kl, len(gen_mols), len(ref_mols))
+    return KLDivergenceResult(score, kl, n_gen, n_ref)

@@ -46,6 +46,9 @@ class ChainConfig:
         max_atoms: reject transitions whose result has more heavy atoms (default: no cap).
         temperature: divides the network's logits (default 1.0).
         max_redraws: moves drawn again per step when RDKit rejects a result (default 10).
+        match_corruption: also cap each reconstruction at the number of corruption moves
+            of its transition (at least 1); default ``False``. Used by the corruption-only
+            baseline, whose uniformly random moves almost never draw stop.
     """
 
     steps_mean: float = 5.0
@@ -55,6 +58,7 @@ class ChainConfig:
     max_atoms: int | None = None
     temperature: float = 1.0
     max_redraws: int = 10
+    match_corruption: bool = False
 
     def __post_init__(self) -> None:
         if self.thin < 1 or self.burn_in < 0 or self.max_reconstruction_steps < 1 or self.temperature <= 0:
@@ -278,6 +282,10 @@ class ChainSampler:
             redraws=chain.redraws,
         )
 
+    def _cap(self, chain: _Chain) -> int:
+        cap = self.config.max_reconstruction_steps
+        return min(cap, max(1, chain.corruption_steps)) if self.config.match_corruption else cap
+
     # ------------------------------------------------------------------ public
     def run(self, num_chains: int, seed: int = 0) -> Iterator[Sample]:
         """Run ``num_chains`` chains together forever, yielding samples as they complete.
@@ -314,7 +322,7 @@ class ChainSampler:
                     key = new.smiles()
                     if key in chain.visited:
                         ended = "revisit"
-                    elif chain.reconstruction_steps >= self.config.max_reconstruction_steps:
+                    elif chain.reconstruction_steps >= self._cap(chain):
                         ended = "cap"
                     chain.visited.add(key)
                 if ended is not None:

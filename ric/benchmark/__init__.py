@@ -1,0 +1,1 @@
+"""Benchmarking generators: reference sets, the metric suite, baselines and reports."""

@@ -1,0 +1,177 @@
+"""The generators ``ric benchmark`` can score, all behind ``generate(n) -> list[str]``.
+
+* ``training-set``: :class:`TrainingSetGenerator`, resampling the training molecules
+  (the upper bound on KL/FCD, zero novelty);
+* ``corruption-only``: the chain with uniformly random legal moves instead of the network.
+  Uniform moves almost never draw stop (one stop among thousands of insertions), so each
+  reconstruction is capped at the length of its corruption and transitions producing a
+  molecule larger than the largest training molecule are rejected; without these the
+  molecules grow without bound;
+* ``ric``: the reversible-inductive-construction chain from a checkpoint;
+* ``package.module:factory``: anything importable whose factory returns an object with
+  ``generate(n)``;
+* a SMILES file of samples produced elsewhere (:class:`SamplesFile`).
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+__all__ = ["TrainingSetGenerator", "SamplesFile", "GeneratorSpec", "make_generator", "iterate_samples"]
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingSetGenerator:
+    """Draws training molecules at random: the ``training-set`` baseline.
+
+    Without replacement while the training set lasts (GuacaMol's random sampler), then
+    with replacement.
+
+    Args:
+        smiles: the training molecules.
+        seed: fixes the draw (default 0).
+    """
+
+    def __init__(self, smiles: Sequence[str], seed: int = 0) -> None:
+        if not smiles:
+            raise ValueError("the training-set baseline needs training molecules")
+        self.smiles = list(smiles)
+        self.seed = seed
+
+    def generate(self, number_samples: int) -> list[str]:
+        """``number_samples`` training SMILES."""
+        rng = np.random.default_rng(self.seed)
+        replace = number_samples > len(self.smiles)
+        picks = rng.choice(len(self.smiles), size=number_samples, replace=replace)
+        return [self.smiles[i] for i in picks]
+
+
+class SamplesFile:
+    """SMILES produced elsewhere, read as written (invalid strings stay, and count as invalid).
+
+    The first whitespace-separated field of each non-empty line is the SMILES; a header
+    line ``smiles`` (any case) is skipped. ``generate(n)`` returns the first ``n``.
+
+    Args:
+        path: the file (``.smi``/``.txt``, optionally gzipped).
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"samples file {self.path} does not exist")
+
+    def read(self) -> list[str]:
+        """All the file's SMILES strings."""
+        import gzip
+
+        opener = gzip.open if self.path.suffix == ".gz" else open
+        out = []
+        with opener(self.path, "rt") as fh:
+            for line in fh:
+                fields = line.split()
+                if not fields or (not out and fields[0].lower() == "smiles"):
+                    continue
+                out.append(fields[0])
+        return out
+
+    def generate(self, number_samples: int) -> list[str]:
+        """The first ``number_samples`` strings (fewer if the file is shorter; logged)."""
+        smiles = self.read()
+        if len(smiles) < number_samples:
+            logger.warning("%s holds %d samples, fewer than the %d asked for", self.path, len(smiles), number_samples)
+        return smiles[:number_samples]
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """What to benchmark: ``kind`` is ``ric``, ``corruption-only``, ``training-set``,
+    ``samples`` or ``import``; ``target`` a checkpoint, file or ``module:factory``."""
+
+    name: str
+    kind: str
+    target: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, checkpoint: str | None = None) -> "GeneratorSpec":
+        """A spec from a ``--generator`` value."""
+        if text in ("ric", "corruption-only"):
+            return cls(text, text, checkpoint)
+        if text == "training-set":
+            return cls(text, text)
+        if ":" in text:
+            module, _, attr = text.partition(":")
+            if not module or not attr:
+                raise ValueError(f"--generator {text!r}: expected package.module:factory")
+            return cls(text, "import", text)
+        raise ValueError(
+            f"unknown generator {text!r}: use ric, corruption-only, training-set or package.module:factory"
+        )
+
+
+def _largest(smiles: Sequence[str]) -> int:
+    """Heavy atoms of the largest valid molecule in ``smiles``."""
+    from rdkit import Chem
+
+    from ric.chem.rdkit_utils import quiet_rdkit
+
+    with quiet_rdkit():
+        sizes = [m.GetNumAtoms() for m in map(Chem.MolFromSmiles, smiles) if m is not None]
+    return max(sizes, default=1)
+
+
+def make_generator(spec: GeneratorSpec, *, train: Sequence[str], seed: int, device: Any = "auto") -> Any:
+    """Instantiate the generator a spec names.
+
+    Args:
+        spec: the generator.
+        train: training SMILES (for the training-set baseline and as chain starts).
+        seed: seed of every random generator.
+        device: where networks run.
+    """
+    if spec.kind == "training-set":
+        return TrainingSetGenerator(train, seed)
+    if spec.kind == "samples":
+        return SamplesFile(spec.target)
+    if spec.kind in ("ric", "corruption-only"):
+        from ric.sampling.generator import ChainGenerator
+
+        options: dict[str, Any] = {}
+        if spec.kind == "corruption-only":
+            options = {"uniform": True, "match_corruption": True, "max_atoms": _largest(train)}
+        return ChainGenerator.from_checkpoint(spec.target, init=list(train), device=device, seed=seed, **options)
+    if spec.kind == "import":
+        module_name, _, attr = spec.target.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"--generator {spec.target}: cannot import it ({exc})") from exc
+        generator = factory()
+        if not callable(getattr(generator, "generate", None)):
+            raise ValueError(f"--generator {spec.target}: the factory's result has no generate(n) method")
+        return generator
+    raise ValueError(f"unknown generator kind {spec.kind!r}")
+
+
+def iterate_samples(generator: Any, n: int, *, seed: int, progress: bool = False) -> Iterator[str]:
+    """Yield ``n`` SMILES from ``generator``, one at a time when it can stream them.
+
+    ``ric``'s chain generators stream through ``sample`` (with a progress bar); anything
+    else is asked for ``generate(n)`` once.
+    """
+    if hasattr(generator, "sample") and hasattr(generator, "move_set"):
+        for sample in generator.sample(n, seed=seed, progress=progress):
+            yield sample.smiles
+        return
+    smiles = generator.generate(n)
+    if not isinstance(smiles, (list, tuple)):
+        smiles = list(smiles)
+    for s in smiles:
+        yield s if isinstance(s, str) else ""

@@ -1,0 +1,294 @@
+"""Score generated molecules with the GuacaMol and MOSES distribution-learning metrics.
+
+:func:`score_samples` scores one list of generated SMILES against a
+:class:`~ric.benchmark.reference.ReferenceStats` and returns a :class:`GeneratorResult`;
+:func:`run_benchmark` generates from several generators (writing each sample to disk as
+it is produced) and scores them all on the same reference.
+
+Which molecules each metric sees (the published definitions):
+
+* GuacaMol: validity on all ``n`` strings; uniqueness on the valid ones; novelty and the
+  KL-divergence score on the distinct valid ones (canonical SMILES, stereo removed);
+  FCD on the valid ones (RDKit canonical SMILES) against the reference's ChemNet statistics.
+* MOSES: valid, unique@k, IntDiv, SNN, Frag, Scaf, Filters and the Wasserstein distances
+  on the valid molecules with duplicates (:mod:`ric.metrics.moses`).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ric.benchmark.generators import GeneratorSpec, iterate_samples, make_generator
+from ric.benchmark.reference import ReferenceStats
+from ric.metrics.distribution import canonical_or_none
+
+__all__ = ["GeneratorResult", "score_samples", "run_benchmark", "RESULT_KEYS"]
+
+logger = logging.getLogger(__name__)
+
+#: Keys every generator's entry in ``results.json`` carries.
+RESULT_KEYS = (
+    "validity", "uniqueness", "novelty", "kl_divergence", "fcd", "fcd_score",
+    "int_div1", "int_div2", "snn", "frag", "scaf", "filters", "n_generated", "n_reference",
+)  # fmt: skip
+
+
+@dataclass
+class GeneratorResult:
+    """All metrics of one generator.
+
+    Attributes:
+        name, kind: the generator (kind: ``ric``, ``corruption-only``, ``training-set``,
+            ``samples`` or ``import``).
+        validity, uniqueness, novelty, kl_divergence, fcd, fcd_score: GuacaMol.
+        kl_terms: KL divergence of each of the ten terms.
+        valid, unique_at_1k, unique_at_10k, int_div1, int_div2, snn, frag, scaf, filters,
+            wasserstein: MOSES (``wasserstein``: logP, SA, QED, weight).
+        n_generated, n_valid, n_unique, n_reference: set sizes.
+        seconds: wall time of generation and of each metric group.
+        samples_file: where the generated SMILES were written.
+        plot_data: per-molecule properties of the valid molecules (for the report's
+            plots; not serialised).
+    """
+
+    name: str
+    kind: str
+    validity: float
+    uniqueness: float
+    novelty: float
+    kl_divergence: float
+    fcd: float
+    fcd_score: float
+    valid: float
+    unique_at_1k: float
+    unique_at_10k: float
+    int_div1: float
+    int_div2: float
+    snn: float
+    frag: float
+    scaf: float
+    filters: float
+    n_generated: int
+    n_valid: int
+    n_unique: int
+    n_reference: int
+    kl_terms: dict[str, float] = field(default_factory=dict)
+    wasserstein: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    samples_file: str | None = None
+    plot_data: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    examples: list[str] = field(default_factory=list, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (NaN becomes ``None``); without the plot arrays."""
+        out = asdict(self)
+        out.pop("plot_data")
+        out.pop("examples")
+        return _json_safe(out)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def score_samples(
+    smiles: Sequence[str],
+    reference: ReferenceStats,
+    training: set[str],
+    *,
+    name: str = "samples",
+    kind: str = "samples",
+    device: Any = "cpu",
+    progress: bool = False,
+) -> GeneratorResult:
+    """Score generated SMILES against a reference.
+
+    Args:
+        smiles: the generated strings, in generation order (invalid ones included).
+        reference: reference statistics (:func:`~ric.benchmark.reference.load_reference`).
+        training: canonical SMILES (stereo removed) of the training set, for novelty.
+        name, kind: labels of the generator.
+        device: where ChemNet runs.
+        progress: progress bars.
+    """
+    from rdkit import Chem
+    from rdkit.Chem import rdMolDescriptors
+
+    from ric.metrics.distribution import kl_descriptors, kl_divergence_from_descriptors
+    from ric.metrics.fcd import fcd
+    from ric.metrics.moses import moses_metrics
+
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    canonical = [canonical_or_none(s) for s in smiles]
+    valid_strings = [s for s, c in zip(smiles, canonical) if c is not None]
+    valid = [c for c in canonical if c is not None]
+    unique = list(dict.fromkeys(valid))
+    n = len(smiles)
+    nan = float("nan")
+    validity = len(valid) / n if n else nan
+    uniqueness = len(unique) / len(valid) if valid else nan
+    novelty = len(set(unique) - training) / len(unique) if unique else nan
+    unique_mols = [Chem.MolFromSmiles(s) for s in unique]
+    kl_terms: dict[str, float] = {}
+    kl_score = nan
+    if len(unique_mols) >= 2:
+        kl = kl_divergence_from_descriptors(kl_descriptors(unique_mols), reference.kl)
+        kl_score, kl_terms = kl.score, kl.kl
+    else:
+        logger.warning("%s: fewer than two distinct valid molecules; no KL-divergence score", name)
+    seconds["guacamol"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    fcd_value = fcd_score = nan
+    if len(valid_strings) >= 2:
+        result = fcd(valid_strings, reference.fcd, device=device, progress=progress)
+        fcd_value, fcd_score = result.fcd, result.score
+    seconds["fcd"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    moses = moses_metrics(list(smiles), reference.moses)
+    seconds["moses"] = time.perf_counter() - start
+
+    plot_data = dict(moses.properties)
+    plot_data["rings"] = np.array([rdMolDescriptors.CalcNumRings(m) for m in unique_mols], dtype=np.float64)
+    return GeneratorResult(
+        name=name,
+        kind=kind,
+        validity=validity,
+        uniqueness=uniqueness,
+        novelty=novelty,
+        kl_divergence=kl_score,
+        fcd=fcd_value,
+        fcd_score=fcd_score,
+        valid=moses.valid,
+        unique_at_1k=moses.unique_at_1k,
+        unique_at_10k=moses.unique_at_10k,
+        int_div1=moses.int_div1,
+        int_div2=moses.int_div2,
+        snn=moses.snn,
+        frag=moses.frag,
+        scaf=moses.scaf,
+        filters=moses.filters,
+        n_generated=n,
+        n_valid=len(valid),
+        n_unique=len(unique),
+        n_reference=reference.n,
+        kl_terms=kl_terms,
+        wasserstein=dict(moses.wasserstein),
+        seconds=seconds,
+        plot_data=plot_data,
+        examples=unique[:24],
+    )
+
+
+def file_stem(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "generator"
+
+
+def _generate(spec: GeneratorSpec, n: int, train: Sequence[str], seed: int, device: Any, out: Path, progress: bool):
+    """Generate ``n`` samples, writing each line as it is produced; returns (smiles, path, seconds)."""
+    start = time.perf_counter()
+    generator = make_generator(spec, train=train, seed=seed, device=device)
+    path = out / "samples" / f"{file_stem(spec.name)}.smi"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    smiles = []
+    with open(path, "w", buffering=1) as fh:
+        for s in iterate_samples(generator, n, seed=seed, progress=progress):
+            smiles.append(s)
+            fh.write(s + "\n")
+    logger.info("%s: %d samples in %.1f s -> %s", spec.name, len(smiles), time.perf_counter() - start, path)
+    return smiles, path, time.perf_counter() - start
+
+
+def _score_job(args: tuple) -> GeneratorResult:
+    smiles, reference, training, name, kind, device, threads = args
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    return score_samples(smiles, reference, training, name=name, kind=kind, device=device)
+
+
+def run_benchmark(
+    specs: Sequence[GeneratorSpec],
+    *,
+    train: Sequence[str],
+    reference: ReferenceStats,
+    n: int,
+    seed: int,
+    out_dir: str | os.PathLike,
+    device: Any = "cpu",
+    workers: int = 1,
+    progress: bool = False,
+) -> list[GeneratorResult]:
+    """Generate from every generator and score them all on ``reference``.
+
+    Generation runs one generator at a time (each may use the GPU or all cores); with
+    ``workers > 1`` the scoring of different generators runs in that many processes.
+
+    Args:
+        specs: the generators.
+        train: training SMILES (novelty, the training-set baseline, chain starts).
+        reference: reference statistics.
+        n: samples per generator.
+        seed: seed of every generator.
+        out_dir: samples are written to ``out_dir/samples/<name>.smi``.
+        device: where networks run (``"auto"``, ``"cpu"``, ``"cuda:N"``).
+        workers: processes for scoring (default 1).
+        progress: progress bars.
+
+    Returns:
+        one :class:`GeneratorResult` per spec, in order.
+    """
+    from ric.training.loop import resolve_device
+
+    out = Path(out_dir)
+    dev = resolve_device(device) if isinstance(device, str) else device
+    training = {c for c in map(canonical_or_none, train) if c is not None}
+    generated = []
+    for spec in specs:
+        if spec.kind == "samples":
+            from ric.benchmark.generators import SamplesFile
+
+            start = time.perf_counter()
+            smiles = SamplesFile(spec.target).generate(n)
+            generated.append((spec, smiles, spec.target, time.perf_counter() - start))
+        else:
+            smiles, path, secs = _generate(spec, n, train, seed, dev, out, progress)
+            generated.append((spec, smiles, str(path), secs))
+
+    fcd_device = str(dev)
+    if workers > 1 and len(generated) > 1:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        jobs = [(s, reference, training, spec.name, spec.kind, fcd_device, threads) for spec, s, _, _ in generated]
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            results = list(pool.map(_score_job, jobs))
+    else:
+        results = []
+        for spec, smiles, _, _ in generated:
+            logger.info("scoring %s (%d samples)", spec.name, len(smiles))
+            results.append(
+                score_samples(smiles, reference, training, name=spec.name, kind=spec.kind, device=dev, progress=progress)
+            )
+    for result, (_, _, path, secs) in zip(results, generated):
+        result.samples_file = path
+        result.seconds["generation"] = secs
+    return results
