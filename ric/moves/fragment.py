@@ -95,7 +95,7 @@ class _Analysis:
 _INSERT_WEIGHTS = np.array([3.0, 3.0, 2.0]) / 8.0
 
 
-_ANALYSIS_CACHE_SIZE = 1024
+_ANALYSIS_CACHE_SIZE = 256
 
 
 class FragmentMoveSet:
