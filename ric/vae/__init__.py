@@ -14,6 +14,12 @@ __all__ = ["build_model", "MODEL_NAMES", "VAEConfig", "SequenceVAE"]
 #: model name -> "module:class" (imported on demand).
 _REGISTRY = {
     "vae": "ric.vae.vae:VAE",
+    "hvae": "ric.vae.hvae:HVAE",
+    "vlae": "ric.vae.vlae:VLAE",
+    "iaf": "ric.vae.iaf:IAFVAE",
+    "nvae": "ric.vae.nvae:NVAE",
+    "lfvi": "ric.vae.implicit:LFVI",
+    "dim": "ric.vae.implicit:DIM",
 }
 
 
