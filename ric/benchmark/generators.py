@@ -8,6 +8,8 @@
   molecule larger than the largest training molecule are rejected; without these the
   molecules grow without bound;
 * ``ric``: the reversible-inductive-construction chain from a checkpoint;
+* a checkpoint file (``path/to/checkpoint.pt``): a chain or VAE model (``ric train``), sampled
+  with its default sampler;
 * ``package.module:factory``: anything importable whose factory returns an object with
   ``generate(n)``;
 * a SMILES file of samples produced elsewhere (:class:`SamplesFile`).
@@ -106,13 +108,22 @@ class GeneratorSpec:
             return cls(text, text, checkpoint)
         if text == "training-set":
             return cls(text, text)
+        if text.endswith(".pt"):
+            from pathlib import Path
+
+            path = Path(text)
+            if not path.is_file():
+                raise ValueError(f"--generator {text}: no such checkpoint file")
+            name = path.parent.name if path.name == "checkpoint.pt" and path.parent.name else path.stem
+            return cls(name, "checkpoint", text)
         if ":" in text:
             module, _, attr = text.partition(":")
             if not module or not attr:
                 raise ValueError(f"--generator {text!r}: expected package.module:factory")
             return cls(text, "import", text)
         raise ValueError(
-            f"unknown generator {text!r}: use ric, corruption-only, training-set or package.module:factory"
+            f"unknown generator {text!r}: use ric, corruption-only, training-set, a checkpoint.pt "
+            "or package.module:factory"
         )
 
 
@@ -147,6 +158,16 @@ def make_generator(spec: GeneratorSpec, *, train: Sequence[str], seed: int, devi
         if spec.kind == "corruption-only":
             options = {"uniform": True, "match_corruption": True, "max_atoms": _largest(train)}
         return ChainGenerator.from_checkpoint(spec.target, init=list(train), device=device, seed=seed, **options)
+    if spec.kind == "checkpoint":
+        from ric.training.checkpoint import load_checkpoint
+
+        if load_checkpoint(spec.target).get("model_family") == "vae":
+            from ric.vae.generator import VAEGenerator
+
+            return VAEGenerator.from_checkpoint(spec.target, device=device, seed=seed)
+        from ric.sampling.generator import ChainGenerator
+
+        return ChainGenerator.from_checkpoint(spec.target, init=list(train), device=device, seed=seed)
     if spec.kind == "import":
         module_name, _, attr = spec.target.partition(":")
         try:
@@ -163,10 +184,10 @@ def make_generator(spec: GeneratorSpec, *, train: Sequence[str], seed: int, devi
 def iterate_samples(generator: Any, n: int, *, seed: int, progress: bool = False) -> Iterator[str]:
     """Yield ``n`` SMILES from ``generator``, one at a time when it can stream them.
 
-    ``ric``'s chain generators stream through ``sample`` (with a progress bar); anything
-    else is asked for ``generate(n)`` once.
+    ``ric``'s own generators (chain, VAE) stream through ``sample`` (with a progress
+    bar); anything else is asked for ``generate(n)`` once.
     """
-    if hasattr(generator, "sample") and hasattr(generator, "move_set"):
+    if type(generator).__module__.startswith("ric.") and callable(getattr(generator, "sample", None)):
         for sample in generator.sample(n, seed=seed, progress=progress):
             yield sample.smiles
         return

@@ -25,6 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-reconstruction-steps", type=int, default=40, help="cap per transition (default 40)")
     p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (default 1)")
     p.add_argument("--uniform", action="store_true", help="uniformly random legal moves instead of the network")
+    p.add_argument("--sampler", choices=("ancestral", "gibbs"), default="ancestral",
+                   help="VAE checkpoints: ancestral (default) or the encoder-decoder Gibbs chain from --init")
     p.add_argument("--with-stats", action="store_true", help="add tab-separated chain statistics to each line")
     p.add_argument("--draw", metavar="PNG", help="also draw the first 24 samples as a grid image")
     p.set_defaults(run=run)
@@ -35,12 +37,62 @@ def run(args: argparse.Namespace) -> int:
 
     from ric.cli.main import CommandError
     from ric.sampling.chain import Sample
-    from ric.sampling.generator import ChainGenerator
 
     log = logging.getLogger("ric.cli.generate")
     if args.num < 0:
         raise CommandError("-n must be >= 0")
-    generator = ChainGenerator.from_checkpoint(
+    stats_names = Sample.STATS
+    if args.checkpoint and _is_vae(args.checkpoint):
+        from ric.vae.generator import VAEGenerator, VAESample
+
+        if args.scaffold or args.uniform:
+            raise CommandError("--scaffold and --uniform apply to chain checkpoints, not to VAEs")
+        generator = VAEGenerator.from_checkpoint(
+            args.checkpoint, device=args.device, init=args.init, sampler=args.sampler, seed=args.seed,
+            batch_size=args.batch_size, temperature=args.temperature,
+        )  # fmt: skip
+        stats_names = VAESample.STATS
+    else:
+        generator = _chain_generator(args)
+    first = []
+    redraws = rejected = 0
+    with open(args.output, "w", buffering=1) as fh:
+        if args.with_stats:
+            fh.write("# smiles\t" + "\t".join(stats_names) + "\n")
+        for sample in generator.sample(args.num, progress=True):
+            line = sample.smiles
+            if args.with_stats:
+                line += "\t" + "\t".join(sample.stats_row())
+            fh.write(line + "\n")
+            redraws += getattr(sample, "redraws", 0)
+            rejected += getattr(sample, "rejected", 0)
+            if len(first) < 24:
+                first.append(sample.smiles)
+    log.info("moves redrawn after RDKit rejected them: %d; transitions rejected by --max-atoms: %d", redraws, rejected)
+    if args.draw:
+        from rdkit import Chem
+        from rdkit.Chem import Draw
+
+        from ric.chem.rdkit_utils import quiet_rdkit
+
+        with quiet_rdkit():
+            mols = [Chem.MolFromSmiles(s) for s in first]
+        image = Draw.MolsToGridImage(mols, molsPerRow=6, subImgSize=(250, 200))
+        image.save(args.draw)
+    print(f"wrote {args.num} molecules to {args.output}")
+    return 0
+
+
+def _is_vae(path: str) -> bool:
+    from ric.training.checkpoint import load_checkpoint
+
+    return load_checkpoint(path).get("model_family") == "vae"
+
+
+def _chain_generator(args: argparse.Namespace):
+    from ric.sampling.generator import ChainGenerator
+
+    return ChainGenerator.from_checkpoint(
         args.checkpoint,
         init=args.init,
         device=args.device,
@@ -54,26 +106,3 @@ def run(args: argparse.Namespace) -> int:
         max_reconstruction_steps=args.max_reconstruction_steps,
         temperature=args.temperature,
     )
-    first = []
-    redraws = rejected = 0
-    with open(args.output, "w", buffering=1) as fh:
-        if args.with_stats:
-            fh.write("# smiles\t" + "\t".join(Sample.STATS) + "\n")
-        for sample in generator.sample(args.num, progress=True):
-            line = sample.smiles
-            if args.with_stats:
-                line += "\t" + "\t".join(sample.stats_row())
-            fh.write(line + "\n")
-            redraws += sample.redraws
-            rejected += sample.rejected
-            if len(first) < 24:
-                first.append(sample.smiles)
-    log.info("moves redrawn after RDKit rejected them: %d; transitions rejected by --max-atoms: %d", redraws, rejected)
-    if args.draw:
-        from rdkit import Chem
-        from rdkit.Chem import Draw
-
-        image = Draw.MolsToGridImage([Chem.MolFromSmiles(s) for s in first], molsPerRow=6, subImgSize=(250, 200))
-        image.save(args.draw)
-    print(f"wrote {args.num} molecules to {args.output}")
-    return 0

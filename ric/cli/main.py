@@ -14,7 +14,7 @@ from typing import Sequence
 
 from ric import __version__
 
-SUBCOMMANDS = ("vocab", "corrupt", "train", "generate", "benchmark")
+SUBCOMMANDS = ("vocab", "corrupt", "train", "generate", "benchmark", "evaluate")
 
 logger = logging.getLogger("ric")
 

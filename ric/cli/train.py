@@ -13,6 +13,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "OUT/metrics.csv and OUT/config.json. Continue an interrupted run with --resume OUT. "
         "For several processes or machines, launch with torchrun.",
     )
+    p.add_argument(
+        "--model",
+        default="chain",
+        choices=("chain", "vae", "hvae", "vlae", "iaf", "nvae", "lfvi", "dim"),
+        help="chain: the reversible-inductive-construction network (default); the others are the "
+        "sequence-VAE baselines",
+    )
     p.add_argument("--data", help="training molecules (.smi/.csv/.sdf)")
     p.add_argument("--valid", help="validation molecules (default: 5%% of --data held out)")
     p.add_argument("--move-set", choices=("fragment", "atom"), default="fragment")
@@ -23,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int, help="stop after this many steps in total")
     p.add_argument("--batch-size", type=int, default=64, help="molecules per step and process (default 64)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--hidden", type=int, default=128, help="hidden size (default 128)")
+    p.add_argument("--hidden", type=int, help="hidden size (default 128 for chain, 256 for VAEs)")
     p.add_argument("--depth", type=int, default=4, help="message-passing layers (default 4)")
     p.add_argument("--steps-mean", type=float, default=5.0, help="mean corruption length (default 5)")
     p.add_argument("--seed", type=int, default=0, help="default 0")
@@ -33,10 +40,55 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default 200)")
     p.add_argument("--valid-examples", type=int, default=2000, help="validation examples (default 2000)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    vae = p.add_argument_group("VAE models (--model vae|hvae|vlae|iaf|nvae|lfvi|dim)")
+    vae.add_argument("--tokens", choices=("smiles", "selfies"), default="smiles", help="representation (default smiles)")
+    vae.add_argument("--embedding", type=int, default=64, help="token embedding size (default 64)")
+    vae.add_argument("--latent", type=int, default=32, help="size of each latent group (default 32)")
+    vae.add_argument("--groups", type=int, default=3, help="latent levels of hvae/vlae/nvae (default 3)")
+    vae.add_argument("--flow-steps", type=int, default=4, help="IAF steps (default 4)")
+    vae.add_argument("--noise", type=int, default=32, help="noise size of lfvi/dim (default 32)")
+    vae.add_argument("--word-dropout", type=float, default=0.0, help="decoder word dropout (default 0)")
+    vae.add_argument("--kl-warmup", type=int, default=2000, help="KL warm-up steps (default 2000)")
+    vae.add_argument("--free-bits", type=float, default=0.0, help="minimum KL per group, nats (default 0)")
+    vae.add_argument("--time-budget", type=float, help="stop after this many seconds of training")
     p.set_defaults(run=run)
 
 
+def _run_vae(args: argparse.Namespace) -> int:
+    from ric.cli.main import CommandError
+    from ric.vae.training import VAETrainConfig, train_vae
+
+    if args.resume:
+        result = train_vae(resume=args.resume, max_steps=args.max_steps, progress=True)
+    else:
+        if not args.data or not args.out:
+            raise CommandError("--data and --out are required (or --resume RUN_DIR)")
+        config = VAETrainConfig(
+            data=args.data, out=args.out, model=args.model, valid=args.valid, tokens=args.tokens,
+            epochs=args.epochs, max_steps=args.max_steps, time_budget=args.time_budget,
+            batch_size=args.batch_size, lr=args.lr, seed=args.seed, embedding=args.embedding,
+            hidden=args.hidden or 256, latent=args.latent, groups=args.groups, flow_steps=args.flow_steps,
+            noise=args.noise, word_dropout=args.word_dropout, kl_warmup_steps=args.kl_warmup,
+            free_bits=args.free_bits, log_every=args.log_every, valid_every=args.valid_every,
+            checkpoint_every=args.checkpoint_every, valid_examples=min(args.valid_examples, 1000),
+            device=args.device,
+        )  # fmt: skip
+        result = train_vae(config, progress=True)
+    print(f"step {result.step} ({result.seconds:.0f} s): valid ELBO {result.valid_elbo:.3f}; checkpoint {result.checkpoint}")
+    return 0
+
+
+def _resumes_vae(run_dir: str) -> bool:
+    from pathlib import Path
+
+    from ric.training.checkpoint import load_checkpoint
+
+    return load_checkpoint(Path(run_dir) / "checkpoint.pt").get("model_family") == "vae"
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.model != "chain" or (args.resume and _resumes_vae(args.resume)):
+        return _run_vae(args)
     from ric.cli.main import CommandError
     from ric.training.config import TrainConfig
     from ric.training.loop import train
@@ -49,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         config = TrainConfig(
             data=args.data, out=args.out, valid=args.valid, move_set=args.move_set, vocab=args.vocab,
             epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size, lr=args.lr,
-            hidden=args.hidden, depth=args.depth, steps_mean=args.steps_mean, seed=args.seed,
+            hidden=args.hidden or 128, depth=args.depth, steps_mean=args.steps_mean, seed=args.seed,
             workers=args.workers, log_every=args.log_every, valid_every=args.valid_every,
             checkpoint_every=args.checkpoint_every, valid_examples=args.valid_examples, device=args.device,
         )

@@ -57,6 +57,10 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> tuple[Any, Any, 
     from ric.training.loop import resolve_device
 
     payload = load_checkpoint(path)
+    if payload.get("model_family", "chain") != "chain":
+        raise ValueError(
+            f"{path} holds a {payload['model_family']} model, not a chain model: use ric.vae.generator.VAEGenerator"
+        )
     move_set = move_set_from_dict(payload["move_set"])
     model = ReconstructionModel(ModelConfig.from_dict(payload["model_config"]))
     model.load_state_dict(payload["model_state"])

@@ -35,6 +35,7 @@ __all__ = [
     "gaussian_log_prob",
     "gaussian_kl",
     "reparameterise",
+    "importance_weighted_bound",
     "MODEL_NAMES",
 ]
 
@@ -146,6 +147,26 @@ def reparameterise(mu: Tensor, logvar: Tensor, generator: torch.Generator | None
     """``mu + exp(logvar / 2) * eps`` with ``eps ~ N(0, I)`` (from ``generator`` if given)."""
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + (0.5 * logvar).exp() * eps
+
+
+def importance_weighted_bound(infer: Any, log_likelihood: Any, x: Tensor, k: int, chunk: int = 64) -> Tensor:
+    """``log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x)`` per row of ``x`` (``[B, ...] -> [B]``).
+
+    Args:
+        infer: ``infer(x) -> Inference`` with ``log_q`` and ``log_prior`` of its draw.
+        log_likelihood: ``log_likelihood(z, x) -> [B]``.
+        x: the data, batch first.
+        k: importance samples (``k = 1``: a single-sample ELBO estimate).
+        chunk: samples evaluated together (bounds memory at ``B * chunk`` rows).
+    """
+    weights = []
+    for start in range(0, k, chunk):
+        m = min(chunk, k - start)
+        xr = x.repeat_interleave(m, dim=0)
+        inf = infer(xr)
+        w = log_likelihood(inf.z, xr) + inf.log_prior - inf.log_q
+        weights.append(w.view(x.size(0), m))
+    return torch.logsumexp(torch.cat(weights, dim=1), dim=1) - math.log(k)
 
 
 class GRUEncoder(nn.Module):
@@ -309,14 +330,7 @@ class SequenceVAE(nn.Module):
         """
         if not self.has_density:
             raise NotImplementedError(f"{self.config.model} has an implicit posterior: no importance weights")
-        weights = []
-        for start in range(0, k, chunk):
-            m = min(chunk, k - start)
-            xr = x.repeat_interleave(m, dim=0)
-            inf = self.infer(xr)
-            w = self.log_likelihood(inf.z, xr) + inf.log_prior - inf.log_q
-            weights.append(w.view(x.size(0), m))
-        return torch.logsumexp(torch.cat(weights, dim=1), dim=1) - math.log(k)
+        return importance_weighted_bound(self.infer, self.log_likelihood, x, k, chunk)
 
     # ------------------------------------------------------------------ encode / decode
     @torch.no_grad()
@@ -353,6 +367,8 @@ class SequenceVAE(nn.Module):
             step_in = torch.cat([self.embedding(token), ctx], dim=1).unsqueeze(1)
             o, h = self.decoder(step_in, h)
             logits = self.output(o.squeeze(1))
+            logits[:, PAD] = -torch.inf  # only real tokens or EOS can follow
+            logits[:, BOS] = -torch.inf
             if greedy:
                 token = logits.argmax(1)
             else:

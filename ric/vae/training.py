@@ -1,0 +1,341 @@
+"""Training of the sequence VAEs (``ric train --model vae|hvae|vlae|iaf|nvae|lfvi|dim``).
+
+Same conventions as the chain model's training: a frozen config stored as plain data in
+the checkpoint, atomic checkpoints (:func:`ric.training.checkpoint.save_checkpoint`, loadable
+with ``weights_only=True``), ``metrics.csv`` written as it goes, ``--resume`` continuing
+bit-for-bit, batches ordered by ``(seed, epoch)``. Each parameter group of the model
+(:meth:`~ric.vae.base.SequenceVAE.parameter_groups`) has its own Adam optimiser, stepped
+on the loss of the same name with gradients w.r.t. that group only. A non-finite loss
+stops training with an error naming the step and the logged terms (nothing is written
+from a diverged model). ``time_budget`` stops after that many seconds of training, so
+models can be compared at the same CPU budget.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ric.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ric.vae import build_model
+from ric.vae.base import VAEConfig
+from ric.vae.tokens import PAD, TokenVocabulary, UnknownTokenError
+
+__all__ = ["VAETrainConfig", "VAETrainResult", "train_vae", "load_vae", "read_smiles", "MODEL_FAMILY"]
+
+logger = logging.getLogger(__name__)
+
+#: ``payload["model_family"]`` of VAE checkpoints (chain checkpoints have none or "chain").
+MODEL_FAMILY = "vae"
+CHECKPOINT_NAME = "checkpoint.pt"
+_COLUMNS = ("step", "epoch", "seconds", "loss", "elbo", "kl", "valid_elbo", "valid_kl", "extra")
+
+
+@dataclass(frozen=True)
+class VAETrainConfig:
+    """Settings of a VAE training run (see ``ric train --help``)."""
+
+    data: str
+    out: str
+    model: str = "vae"
+    valid: str | None = None
+    tokens: str = "smiles"
+    epochs: int = 10
+    max_steps: int | None = None
+    time_budget: float | None = None
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    embedding: int = 64
+    hidden: int = 256
+    latent: int = 32
+    groups: int = 1
+    flow_steps: int = 4
+    noise: int = 32
+    word_dropout: float = 0.0
+    kl_warmup_steps: int = 2000
+    free_bits: float = 0.0
+    clip_norm: float = 10.0
+    log_every: int = 20
+    valid_every: int = 500
+    checkpoint_every: int = 200
+    valid_examples: int = 1000
+    device: str = "auto"
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "VAETrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def model_config(self, tokens: TokenVocabulary) -> VAEConfig:
+        groups = self.groups if self.model in ("hvae", "vlae", "nvae") else 1
+        if self.model in ("hvae", "vlae", "nvae") and self.groups < 2:
+            groups = 3
+        return VAEConfig(
+            model=self.model, vocab_size=tokens.size, max_length=tokens.max_length, embedding=self.embedding,
+            hidden=self.hidden, latent=self.latent, groups=groups, flow_steps=self.flow_steps, noise=self.noise,
+            word_dropout=self.word_dropout, kl_warmup_steps=self.kl_warmup_steps, free_bits=self.free_bits,
+            options=dict(self.options),
+        )  # fmt: skip
+
+
+@dataclass
+class VAETrainResult:
+    """Outcome of :func:`train_vae`."""
+
+    step: int
+    checkpoint: Path | None
+    valid_elbo: float | None
+    seconds: float
+
+
+def read_smiles(path: str | os.PathLike) -> list[str]:
+    """SMILES of a molecule file as written (unparsable records are skipped with a warning)."""
+    from ric.chem.io import read_smiles_records
+
+    return [r.smiles for r in read_smiles_records(path)]
+
+
+def _encode_all(tokens: TokenVocabulary, smiles: list[str], source: str) -> np.ndarray:
+    rows, skipped = [], 0
+    for s in smiles:
+        try:
+            tokens.encode(s)
+        except (UnknownTokenError, ValueError) as exc:
+            skipped += 1
+            if skipped <= 5:
+                logger.warning("%s: skipping %s", source, exc)
+            continue
+        rows.append(s)
+    if skipped:
+        logger.warning("%s: %d molecules skipped (tokens or length outside the training data's)", source, skipped)
+    return tokens.encode_batch(rows)
+
+
+def _trim(x: torch.Tensor) -> torch.Tensor:
+    """Drop all-padding columns at the end of a batch (``[B, T] -> [B, T']``)."""
+    length = int((x != PAD).sum(1).max())
+    return x[:, :length]
+
+
+@torch.no_grad()
+def _validate(model: Any, x_valid: np.ndarray, device: torch.device, batch_size: int) -> tuple[float, float]:
+    """Mean ELBO and KL on the validation set, drawn from a fixed side stream of random
+    numbers so that validating never shifts the training run's random numbers (resume
+    stays exact however often it validates)."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(0)
+        return _validate_inner(model, x_valid, device, batch_size)
+
+
+def _validate_inner(model: Any, x_valid: np.ndarray, device: torch.device, batch_size: int) -> tuple[float, float]:
+    model.eval()
+    elbo, kl, n = 0.0, 0.0, 0
+    for start in range(0, len(x_valid), batch_size):
+        x = _trim(torch.from_numpy(x_valid[start : start + batch_size]).to(device))
+        out = model.elbo(x)
+        elbo += float(out.elbo.sum())
+        kl += float(sum(out.kl.values()).sum())
+        n += x.size(0)
+    model.train()
+    return elbo / max(n, 1), kl / max(n, 1)
+
+
+def load_vae(path: str | os.PathLike, device: Any = "cpu") -> tuple[Any, TokenVocabulary, dict]:
+    """A trained VAE, its token vocabulary and the checkpoint payload (model in eval mode).
+
+    Raises:
+        ric.training.checkpoint.CheckpointError: unreadable file.
+        ValueError: the checkpoint does not hold a VAE.
+    """
+    payload = load_checkpoint(path)
+    if payload.get("model_family") != MODEL_FAMILY:
+        raise ValueError(f"{path} is not a VAE checkpoint (it holds a {payload.get('model_family', 'chain')} model)")
+    tokens = TokenVocabulary.from_dict(payload["tokens"])
+    model = build_model(VAEConfig.from_dict(payload["vae_config"]))
+    model.load_state_dict(payload["model_state"])
+    dev = device if isinstance(device, torch.device) else _device(device)
+    return model.to(dev).eval(), tokens, payload
+
+
+def _device(spec: str) -> torch.device:
+    from ric.training.loop import resolve_device
+
+    return resolve_device(spec)
+
+
+def train_vae(
+    config: VAETrainConfig | None = None,
+    *,
+    resume: str | os.PathLike | None = None,
+    max_steps: int | None = None,
+    progress: bool = False,
+) -> VAETrainResult:
+    """Train a sequence VAE, or continue an interrupted run.
+
+    Args:
+        config: the run's settings (ignored when resuming).
+        resume: a run directory holding ``checkpoint.pt``.
+        max_steps: overrides the (stored) ``max_steps``.
+        progress: tqdm progress bar.
+    """
+    payload = None
+    if resume is not None:
+        payload = load_checkpoint(Path(resume) / CHECKPOINT_NAME)
+        if payload.get("model_family") != MODEL_FAMILY:
+            raise ValueError(f"{resume} holds a chain-model run: resume it without --model")
+        config = VAETrainConfig.from_dict(payload["train_config"])
+    if config is None:
+        raise ValueError("train_vae() needs a config or a run directory to resume")
+    if max_steps is not None:
+        config = replace(config, max_steps=max_steps)
+    out = Path(resume if resume is not None else config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = _device(config.device)
+    torch.manual_seed(config.seed)
+
+    train_smiles = read_smiles(config.data)
+    if payload is not None:
+        tokens = TokenVocabulary.from_dict(payload["tokens"])
+    else:
+        tokens = TokenVocabulary.build(train_smiles, config.tokens)
+        logger.info("%d %s tokens, sequences up to %d", tokens.size, tokens.kind, tokens.max_length)
+    x_train = _encode_all(tokens, train_smiles, config.data)
+    if config.valid:
+        x_valid = _encode_all(tokens, read_smiles(config.valid), config.valid)[: config.valid_examples]
+    else:
+        order = np.random.default_rng(config.seed).permutation(len(x_train))
+        n_valid = max(1, min(config.valid_examples, len(x_train) // 20))
+        x_valid, x_train = x_train[order[:n_valid]], x_train[np.sort(order[n_valid:])]
+        logger.info("no --valid given: holding out %d training molecules for validation", n_valid)
+
+    model_config = config.model_config(tokens)
+    model = build_model(model_config).to(device)
+    groups = model.parameter_groups()
+    optimizers = {name: torch.optim.Adam(params, lr=config.lr) for name, params in groups.items()}
+    step, epoch, position, seconds = 0, 0, 0, 0.0
+    if payload is not None:
+        model.load_state_dict(payload["model_state"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(payload["optimizer_states"][name])
+        step, epoch, position = int(payload["step"]), int(payload["epoch"]), int(payload["position"])
+        seconds = float(payload["seconds"])
+        set_rng_state(payload["rng"])
+        logger.info("resuming %s at step %d", out, step)
+    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+
+    metrics_path = out / "metrics.csv"
+    kept = []
+    if payload is not None and metrics_path.exists():
+        with open(metrics_path, newline="") as fh:
+            kept = [r for r in csv.DictReader(fh) if int(r["step"]) <= step]
+    metrics_fh = open(metrics_path, "w", newline="", buffering=1)
+    writer = csv.DictWriter(metrics_fh, fieldnames=_COLUMNS)
+    writer.writeheader()
+    for r in kept:
+        writer.writerow(r)
+
+    def checkpoint() -> Path:
+        path = out / CHECKPOINT_NAME
+        save_checkpoint(
+            path,
+            {
+                "model_family": MODEL_FAMILY,
+                "vae_config": model_config.to_dict(),
+                "tokens": tokens.to_dict(),
+                "train_config": config.to_dict(),
+                "model_state": model.state_dict(),
+                "optimizer_states": {name: opt.state_dict() for name, opt in optimizers.items()},
+                "step": step,
+                "epoch": epoch,
+                "position": position,
+                "seconds": seconds,
+                "rng": rng_state(),
+            },
+        )
+        return path
+
+    bar = None
+    limit = config.max_steps
+    if progress:
+        from tqdm import tqdm
+
+        per_epoch = math.ceil(len(x_train) / config.batch_size)
+        bar = tqdm(total=limit or per_epoch * config.epochs, initial=step, unit="step", desc=f"train {config.model}")
+    valid_elbo = None
+    model.train()
+    started = time.perf_counter() - seconds
+    stop = False
+    try:
+        while epoch < config.epochs and not stop:
+            order = np.random.default_rng([config.seed, epoch]).permutation(len(x_train))
+            while position < len(order):
+                if (limit is not None and step >= limit) or (
+                    config.time_budget is not None and time.perf_counter() - started >= config.time_budget
+                ):
+                    stop = True
+                    break
+                idx = order[position : position + config.batch_size]
+                x = _trim(torch.from_numpy(x_train[idx]).to(device))
+                losses, logs = model.training_losses(x, step)
+                if not all(torch.isfinite(v) for v in losses.values()):
+                    raise FloatingPointError(f"non-finite loss at step {step}: {logs}")
+                names = list(losses)
+                for k, name in enumerate(names):
+                    params = [p for p in groups[name] if p.requires_grad]
+                    grads = torch.autograd.grad(
+                        losses[name], params, retain_graph=k < len(names) - 1, allow_unused=True
+                    )
+                    for p, g in zip(params, grads):
+                        p.grad = g
+                    torch.nn.utils.clip_grad_norm_(params, config.clip_norm)
+                    optimizers[name].step()
+                    for p in params:
+                        p.grad = None
+                step += 1
+                position += len(idx)
+                seconds = time.perf_counter() - started
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{logs.get('loss', float('nan')):.2f}")
+                row = None
+                if step % config.log_every == 0:
+                    row = {"step": step, "epoch": epoch, "seconds": round(seconds, 2), "loss": logs.get("loss"),
+                           "elbo": logs.get("elbo"), "kl": logs.get("kl"),
+                           "extra": json.dumps({k: v for k, v in logs.items() if k not in ("loss", "elbo", "kl")})}  # fmt: skip
+                if step % config.valid_every == 0:
+                    valid_elbo, valid_kl = _validate(model, x_valid, device, config.batch_size)
+                    row = row or {"step": step, "epoch": epoch, "seconds": round(seconds, 2)}
+                    row.update(valid_elbo=round(valid_elbo, 4), valid_kl=round(valid_kl, 4))
+                    logger.info("step %d: validation ELBO %.3f (KL %.3f)", step, valid_elbo, valid_kl)
+                if row is not None:
+                    writer.writerow(row)
+                if step % config.checkpoint_every == 0:
+                    checkpoint()
+            else:
+                epoch += 1
+                position = 0
+        valid_elbo, valid_kl = _validate(model, x_valid, device, config.batch_size)
+        writer.writerow({"step": step, "epoch": epoch, "seconds": round(seconds, 2),
+                         "valid_elbo": round(valid_elbo, 4), "valid_kl": round(valid_kl, 4)})  # fmt: skip
+        path = checkpoint()
+    finally:
+        metrics_fh.close()
+        if bar is not None:
+            bar.close()
+    logger.info("step %d after %.0f s: validation ELBO %.3f; checkpoint %s", step, seconds, valid_elbo, path)
+    return VAETrainResult(step, path, valid_elbo, seconds)
