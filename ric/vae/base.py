@@ -296,8 +296,8 @@ class SequenceVAE(nn.Module):
         """
         out = self.elbo(x, beta=self.config.kl_weight(step), free_bits=self.config.free_bits)
         kl = sum(out.kl.values())
-        logs = {"loss": float(out.loss), "elbo": float(out.elbo.mean()), "kl": float(kl.mean())}
-        logs.update({f"kl_{name}": float(v.mean()) for name, v in out.kl.items()})
+        logs = {"loss": float(out.loss.detach()), "elbo": float(out.elbo.detach().mean()), "kl": float(kl.detach().mean())}
+        logs.update({f"kl_{name}": float(v.detach().mean()) for name, v in out.kl.items()})
         return {"model": out.loss}, logs
 
     # ------------------------------------------------------------------ inference gaps
