@@ -76,11 +76,8 @@ def _draw_traversal(model, tokens, path: str, seed: int, per_row: int = 6) -> li
     generator = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
     rows = level_traversal(model, model.config.groups, per_row, generator=generator)
     smiles_rows, mols, legends = [], [], []
-    for level, latents in enumerate(rows):
-        row = []
-        for z in latents:
-            ids = model.decode(z, greedy=True)
-            row.append(tokens.decode(ids[0]))
+    for level, latents in enumerate(rows):  # latents: the groups, each [per_row, latent]
+        row = [tokens.decode(ids) for ids in model.decode(latents, greedy=True).cpu().numpy()]
         smiles_rows.append(row)
         with quiet_rdkit():
             mols += [Chem.MolFromSmiles(s) or Chem.Mol() for s in row]

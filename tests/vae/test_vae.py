@@ -182,3 +182,17 @@ def test_chain_loader_refuses_a_vae_checkpoint(tmp_path, train_file):
     result = train_vae(_config(tmp_path, train_file, max_steps=1))
     with pytest.raises(ValueError, match="VAEGenerator"):
         load_model(result.checkpoint)
+
+
+def test_evaluate_draws_a_level_traversal_for_ladder_models(tmp_path, train_file, capsys):
+    result = train_vae(_config(tmp_path, train_file, model="vlae", groups=2, max_steps=2))
+    png = tmp_path / "levels.png"
+    argv = ["evaluate", "--checkpoint", str(result.checkpoint), "--data", str(train_file), "-k", "3",
+            "--max-molecules", "4", "--gap-examples", "0", "--traversal", str(png), "--device", "cpu"]  # fmt: skip
+    assert main(argv) == 0
+    rows = json.loads(capsys.readouterr().out)["traversal"]
+    assert len(rows) == 2 and all(len(r) == 6 for r in rows)
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    plain = train_vae(_config(tmp_path / "plain", train_file, max_steps=1))
+    argv[argv.index(str(result.checkpoint))] = str(plain.checkpoint)
+    assert main(argv) == 2  # the plain VAE has no levels to traverse
