@@ -24,8 +24,9 @@ through an explicit proposal (see each class).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
+from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
@@ -39,9 +40,9 @@ from ric.vae.base import (
     VAEConfig,
     gaussian_log_prob,
 )
-from ric.vae.tokens import PAD
+from ric.vae.tokens import BOS, PAD
 
-__all__ = ["RatioEstimator", "NoisyMLP", "ImplicitSequenceVAE", "LFVI", "DIM"]
+__all__ = ["DIM", "LFVI", "ImplicitSequenceVAE", "NoisyMLP", "RatioEstimator"]
 
 
 def _scalar(t: Tensor) -> float:
@@ -110,7 +111,7 @@ class NoisyMLP(nn.Module):
             raise ValueError("NoisyMLP needs at least one layer and a positive noise size")
         self.in_dim, self.noise = in_dim, noise
         dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
-        self.layers = nn.ModuleList(nn.Linear(a + noise, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
+        self.layers = nn.ModuleList(nn.Linear(a + noise, b) for a, b in pairwise(dims))
 
     def draw_noise(self, n: int, generator: torch.Generator | None = None) -> list[Tensor]:
         """One noise tensor ``[n, noise]`` per layer."""
@@ -336,9 +337,9 @@ class DIM(ImplicitSequenceVAE):
       of the Jensen bound ``E_eps' log p(x|z, eps') <= log p(x|z)``);
     * prior ``theta_p``: ``-E_q[d log p(z)] = -d/dtheta_p E_{p(x,z)}[exp r]`` with ``exp r``
       held fixed (path derivative through ``z_m = f(eps)``, plus the score
-      ``d/dz log p(x_m|z_m, eps'_m)`` of the discrete decode); with self-normalised weights
-      ``w = softmax(T(x_m, z_m))`` the surrogate is ``-sum_m w_m d/dz[T + log p(x_m|z, eps'_m)]
-      . z_m``.
+      ``d/dz log p(x_m|z_m, eps'_m)`` of the discrete decode, :meth:`decode_log_prob`);
+      with self-normalised weights ``w = softmax(T(x_m, z_m))`` the surrogate is
+      ``-sum_m w_m d/dz[T + log p(x_m|z, eps'_m)] . z_m``.
 
     Losses: ``"model"`` = ``mean T(x, z_q) - mean log p(x|sg(z_q), eps') + prior surrogate``
     (KL warm-up and free bits do not apply: ``T`` is not a KL here); ``"ratio"`` = the
@@ -347,9 +348,10 @@ class DIM(ImplicitSequenceVAE):
     steps, no grad) and runs the ratio encoder and a teacher-forced decoder pass on them,
     roughly 2-3x an LFVI step.
 
-    Reported ELBO/KL are ratio estimates up to the constant ``log data(x)``: ``elbo = -T`` and
-    ``kl = T + log p(x|z, eps')``, shifted by ``-log N`` when ``config.options["data_size"]``
-    gives the training-set size ``N`` (empirical ``data(x) = 1/N``), else unshifted.
+    Reported ELBO/KL are ratio estimates that need the constant ``log data(x)``: with
+    ``config.options["data_size"] = N`` (empirical ``data(x) = 1/N``) ``elbo = -T - log N``
+    and ``kl = T + log p(x|z, eps') + log N``; without it the ``log N`` terms are left out
+    (``elbo`` then overstates by ``log N``).
 
     Config options (besides the shared ones): ``prior_layers`` (default ``noise_layers``),
     ``model_samples``, ``data_size``.
@@ -409,6 +411,22 @@ class DIM(ImplicitSequenceVAE):
         with self.decoder_noise(generator):
             return super().decode(z, temperature=temperature, greedy=greedy, generator=generator)
 
+    def decode_log_prob(self, z: list[Tensor], x: Tensor) -> Tensor:
+        """``log`` probability ``[B]`` of sequences ``x [B, max_length]`` produced by
+        :meth:`decode` (temperature 1, not greedy) from ``z``: the teacher-forced
+        log-likelihood under decode's sampling distribution (PAD and BOS excluded from the
+        softmax, the EOS forced at the last position not scored)."""
+        logits = self.decoder_logits(z, x)
+        banned = torch.zeros(logits.size(-1), dtype=torch.bool, device=x.device)
+        banned[PAD] = banned[BOS] = True
+        logp = torch.log_softmax(logits.masked_fill(banned, -torch.inf), dim=-1)
+        target = x[:, 1:]
+        scored = target != PAD
+        if x.size(1) >= self.config.max_length:
+            scored[:, self.config.max_length - 2 :] = False
+        picked = logp.gather(2, target.unsqueeze(2)).squeeze(2)
+        return torch.where(scored, picked, torch.zeros_like(picked)).sum(1)
+
     # ------------------------------------------------------------------ inference
     def infer(self, x: Tensor, generator: torch.Generator | None = None) -> Inference:
         """``z ~ q(z|x)`` with ``kl = {"z": T(x, z) + log p(x|z, eps') + log data(x)}`` (the
@@ -450,9 +468,8 @@ class DIM(ImplicitSequenceVAE):
             z_leaf = z_m.detach().requires_grad_(True)
             t_m = self.ratio(feats_m.detach(), z_leaf, frozen=True)
             # x_m was sampled with eps_dec: score of the discrete decode given the same noise
-            # (the EOS forced at max_length is scored as if sampled: a truncation bias).
             with self.decoder_noise(noise=eps_dec):
-                lp_m = self.log_likelihood([z_leaf], x_m)
+                lp_m = self.decode_log_prob([z_leaf], x_m)
             w = torch.softmax(t_m.detach(), dim=0)
             (grad_z,) = torch.autograd.grad((w * (t_m + lp_m)).sum(), z_leaf)
             prior_loss = -(grad_z.detach() * z_m).sum()
