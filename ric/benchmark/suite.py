@@ -136,6 +136,12 @@ def score_samples(
     from ric.metrics.moses import moses_metrics
 
     seconds: dict[str, float] = {}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=3, desc=f"scoring {name}", unit="stage", bar_format="{desc}: {n}/{total} {postfix}")
+        bar.set_postfix_str("GuacaMol")
     start = time.perf_counter()
     canonical = [canonical_or_none(s) for s in smiles]
     valid_strings = [s for s, c in zip(smiles, canonical) if c is not None]
@@ -155,6 +161,9 @@ def score_samples(
     else:
         logger.warning("%s: fewer than two distinct valid molecules; no KL-divergence score", name)
     seconds["guacamol"] = time.perf_counter() - start
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix_str("FCD")
 
     start = time.perf_counter()
     fcd_value = fcd_score = nan
@@ -162,10 +171,16 @@ def score_samples(
         result = fcd(valid_strings, reference.fcd, device=device, progress=progress)
         fcd_value, fcd_score = result.fcd, result.score
     seconds["fcd"] = time.perf_counter() - start
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix_str("MOSES")
 
     start = time.perf_counter()
     moses = moses_metrics(list(smiles), reference.moses)
     seconds["moses"] = time.perf_counter() - start
+    if bar is not None:
+        bar.update(1)
+        bar.close()
 
     plot_data = dict(moses.properties)
     plot_data["rings"] = np.array([rdMolDescriptors.CalcNumRings(m) for m in unique_mols], dtype=np.float64)
@@ -279,7 +294,11 @@ def run_benchmark(
     if workers > 1 and len(generated) > 1:
         threads = max(1, (os.cpu_count() or 1) // workers)
         jobs = [(s, reference, training, spec.name, spec.kind, fcd_device, threads) for spec, s, _, _ in generated]
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        import multiprocessing
+
+        # spawn, not fork: forking a process whose torch/OpenMP threads have run can hang
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
             results = list(pool.map(_score_job, jobs))
     else:
         results = []

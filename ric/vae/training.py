@@ -7,8 +7,9 @@ bit-for-bit, batches ordered by ``(seed, epoch)``. Each parameter group of the m
 (:meth:`~ric.vae.base.SequenceVAE.parameter_groups`) has its own Adam optimiser, stepped
 on the loss of the same name with gradients w.r.t. that group only. A non-finite loss
 stops training with an error naming the step and the logged terms (nothing is written
-from a diverged model). ``time_budget`` stops after that many seconds of training, so
-models can be compared at the same CPU budget.
+from a diverged model). ``time_budget`` stops after that many seconds of CPU time spent by
+this process in training (``time.process_time``, all threads), so models can be compared
+at the same CPU budget even on a shared machine.
 """
 from __future__ import annotations
 
@@ -100,6 +101,7 @@ class VAETrainResult:
     checkpoint: Path | None
     valid_elbo: float | None
     seconds: float
+    cpu_seconds: float = 0.0
 
 
 def read_smiles(path: str | os.PathLike) -> list[str]:
@@ -264,6 +266,7 @@ def train_vae(
                 "epoch": epoch,
                 "position": position,
                 "seconds": seconds,
+                "cpu_seconds": time.process_time() - cpu_started,
                 "rng": rng_state(),
             },
         )
@@ -279,13 +282,16 @@ def train_vae(
     valid_elbo = None
     model.train()
     started = time.perf_counter() - seconds
+    cpu_started = time.process_time() - float(payload.get("cpu_seconds", 0.0) if payload else 0.0)
+    cpu_seconds = time.process_time() - cpu_started
     stop = False
     try:
         while epoch < config.epochs and not stop:
             order = np.random.default_rng([config.seed, epoch]).permutation(len(x_train))
             while position < len(order):
+                cpu_seconds = time.process_time() - cpu_started
                 if (limit is not None and step >= limit) or (
-                    config.time_budget is not None and time.perf_counter() - started >= config.time_budget
+                    config.time_budget is not None and cpu_seconds >= config.time_budget
                 ):
                     stop = True
                     break
@@ -337,5 +343,8 @@ def train_vae(
         metrics_fh.close()
         if bar is not None:
             bar.close()
-    logger.info("step %d after %.0f s: validation ELBO %.3f; checkpoint %s", step, seconds, valid_elbo, path)
-    return VAETrainResult(step, path, valid_elbo, seconds)
+    logger.info(
+        "step %d after %.0f s (%.0f s CPU): validation ELBO %.3f; checkpoint %s",
+        step, seconds, time.process_time() - cpu_started, valid_elbo, path,
+    )  # fmt: skip
+    return VAETrainResult(step, path, valid_elbo, seconds, time.process_time() - cpu_started)

@@ -169,3 +169,24 @@ def test_training_set_baseline_at_full_size():
     ref = load_reference(_lines("zinc_test.smi"), n=5000, seed=0, source="zinc_test", use_cache=False)
     r = score_samples(TrainingSetGenerator(train).generate(10000), ref, set())
     assert r.kl_divergence > 0.98 and r.fcd_score > 0.9
+
+
+def test_parallel_scoring_equals_serial(reference, zinc_smiles, tmp_path):
+    from ric.benchmark.suite import run_benchmark
+
+    specs = []
+    for k, chunk in enumerate((zinc_smiles[300:360], zinc_smiles[360:400] + ["C1CC"])):
+        path = tmp_path / f"s{k}.smi"
+        path.write_text("\n".join(chunk) + "\n")
+        specs.append(GeneratorSpec(f"s{k}", "samples", str(path)))
+    kwargs = dict(train=zinc_smiles[:50], reference=reference, n=100, seed=0, out_dir=tmp_path, device="cpu")
+    serial = [r.as_dict() for r in run_benchmark(specs, workers=1, **kwargs)]
+    parallel = [r.as_dict() for r in run_benchmark(specs, workers=2, **kwargs)]
+    for a, b in zip(serial, parallel):
+        a.pop("seconds"), b.pop("seconds")
+        assert a.keys() == b.keys()
+        for key in a:
+            if isinstance(a[key], float):
+                assert b[key] == pytest.approx(a[key], rel=1e-6, abs=1e-9), key
+            else:
+                assert a[key] == b[key], key
