@@ -1,14 +1,16 @@
 """Training configuration: a frozen dataclass stored in checkpoints as plain data."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
+
+from ric.config import PlainDataConfig
 
 __all__ = ["TrainConfig"]
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(PlainDataConfig):
     """Everything ``ric train`` needs; defaults suit a laptop CPU.
 
     Attributes:
@@ -55,6 +57,8 @@ class TrainConfig:
     valid_examples: int = 2000
     device: str = "auto"
 
+    strict_keys = True
+
     def __post_init__(self) -> None:
         if self.move_set not in ("fragment", "atom"):
             raise ValueError(f"move_set must be 'fragment' or 'atom', got {self.move_set!r}")
@@ -65,17 +69,6 @@ class TrainConfig:
             raise ValueError(f"max_steps must be >= 0, got {self.max_steps}")
         if self.workers < 0:
             raise ValueError(f"workers must be >= 0, got {self.workers}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown training config keys: {sorted(unknown)}")
-        return cls(**data)
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return replace(self, **changes)

@@ -18,12 +18,13 @@ free bits, the importance-weighted bound ``iwae(K)`` (Burda et al. 2016), ``enco
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from ric.config import PlainDataConfig
 from ric.vae.tokens import BOS, EOS, PAD
 
 __all__ = [
@@ -46,7 +47,7 @@ LOG_2PI = math.log(2 * math.pi)
 
 
 @dataclass(frozen=True)
-class VAEConfig:
+class VAEConfig(PlainDataConfig):
     """Settings of a sequence VAE (stored in its checkpoint as plain data).
 
     Attributes:
@@ -85,14 +86,6 @@ class VAEConfig:
             raise ValueError("vocab_size and max_length must come from a token vocabulary")
         if self.groups < 1 or self.latent < 1 or not 0 <= self.word_dropout < 1:
             raise ValueError(f"invalid VAE settings: {self}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "VAEConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
 
     def kl_weight(self, step: int) -> float:
         """KL weight β at a training step (linear warm-up)."""

@@ -19,13 +19,14 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from ric.config import PlainDataConfig
 from ric.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ric.vae import build_model
 from ric.vae.base import VAEConfig
@@ -42,7 +43,7 @@ _COLUMNS = ("step", "epoch", "seconds", "loss", "elbo", "kl", "valid_elbo", "val
 
 
 @dataclass(frozen=True)
-class VAETrainConfig:
+class VAETrainConfig(PlainDataConfig):
     """Settings of a VAE training run (see ``ric train --help``)."""
 
     data: str
@@ -72,14 +73,6 @@ class VAETrainConfig:
     valid_examples: int = 1000
     device: str = "auto"
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "VAETrainConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
 
     def model_config(self, tokens: TokenVocabulary) -> VAEConfig:
         groups = self.groups if self.model in ("hvae", "vlae", "nvae") else 1

@@ -4,32 +4,13 @@ import torch
 
 from ric.vae import VAEConfig, build_model
 from ric.vae.hvae import HVAE
-from ric.vae.tokens import BOS, TokenVocabulary
+from ric.vae.tokens import BOS
 from ric.vae.traversal import level_traversal
 from ric.vae.vlae import VLAE
 
 SMILES = ["CCO", "c1ccccc1", "CC(=O)N", "CCN(C)C", "OCC(O)CO"]
 LEVELS = 3
 LATENT = 4
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """The models are tiny: one intra-op thread avoids contention on shared cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def vocab():
-    return TokenVocabulary.build(SMILES)
-
-
-@pytest.fixture(scope="module")
-def x(vocab):
-    return torch.tensor(vocab.encode_batch(SMILES))
 
 
 def _config(vocab, name, groups=LEVELS):

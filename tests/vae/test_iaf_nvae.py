@@ -9,28 +9,9 @@ from ric.vae import build_model
 from ric.vae.base import VAEConfig
 from ric.vae.iaf import IAFVAE
 from ric.vae.nvae import NVAE, kl_balance_coefficients, power_iteration_sigma, residual_normal_kl
-from ric.vae.tokens import BOS, EOS, PAD, TokenVocabulary
+from ric.vae.tokens import BOS, EOS, PAD
 
 SMILES = ["CCO", "c1ccccc1", "CC(=O)N", "CCN(C)C", "OCC(O)CO"]
-
-
-@pytest.fixture(scope="module")
-def vocab() -> TokenVocabulary:
-    return TokenVocabulary.build(SMILES)
-
-
-@pytest.fixture(scope="module")
-def x(vocab) -> torch.Tensor:
-    return torch.as_tensor(vocab.encode_batch(SMILES))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: extra intra-op threads only contend on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _config(vocab, model: str, **kw) -> VAEConfig:

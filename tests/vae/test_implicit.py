@@ -14,25 +14,6 @@ from ric.vae.tokens import TokenVocabulary
 SMILES = ["CCO", "c1ccccc1", "CC(=O)N", "CCN(C)C", "OCC(O)CO"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: intra-op threads only add contention on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def vocab() -> TokenVocabulary:
-    return TokenVocabulary.build(SMILES)
-
-
-@pytest.fixture(scope="module")
-def batch(vocab) -> torch.Tensor:
-    return torch.from_numpy(vocab.encode_batch(SMILES))
-
-
 def make(vocab, model: str, **options) -> LFVI | DIM:
     torch.manual_seed(0)
     config = VAEConfig(
