@@ -9,8 +9,10 @@ For a set of held-out molecules:
   2016); for the implicit models an estimate through an explicit proposal (their
   ``iwae`` documents which);
 * KL per latent group, and active units per group (Burda et al.: a dimension is active
-  when the variance over molecules of its posterior mean, estimated from
-  ``elbo_samples`` draws, exceeds 0.01);
+  when the variance over molecules of its posterior mean exceeds 0.01). The posterior
+  mean is estimated by the average of ``elbo_samples`` draws, whose own sampling variance
+  (the mean within-molecule variance divided by the number of draws) is subtracted, so
+  a collapsed dimension is not counted as active because of sampling noise;
 * the inference-suboptimality analysis of Cremer, Li, Duvenaud (2018) on the first
   ``gap_examples`` molecules: ``L[q]`` (the encoder's posterior), ``L[q*]`` (the same
   family optimised per example with Adam, starting from the encoder's output), and
@@ -65,27 +67,35 @@ def _batches(x: np.ndarray, size: int, device: torch.device):
 @torch.no_grad()
 def _elbo_and_units(model: Any, x: np.ndarray, samples: int, batch_size: int, device: torch.device):
     elbo_sum, kl_sum, n = 0.0, {}, 0
-    means: dict[int, list[np.ndarray]] = {}
+    sums: dict[int, list[np.ndarray]] = {}
+    squares: dict[int, list[np.ndarray]] = {}
     for xb in _batches(x, batch_size, device):
         acc = torch.zeros(xb.size(0), device=device)
-        z_acc = None
+        z_sum = z_sq = None
         for _ in range(samples):
             inf = model.infer(xb)
             ll = model.log_likelihood(inf.z, xb)
-            kl = sum(inf.kl.values())
-            acc += ll - kl
+            acc += ll - sum(inf.kl.values())
             for name, v in inf.kl.items():
                 kl_sum[name] = kl_sum.get(name, 0.0) + float(v.sum()) / samples
-            z_acc = [z.clone() for z in inf.z] if z_acc is None else [a + z for a, z in zip(z_acc, inf.z)]
+            if z_sum is None:
+                z_sum, z_sq = [z.clone() for z in inf.z], [z * z for z in inf.z]
+            else:
+                z_sum = [a + z for a, z in zip(z_sum, inf.z)]
+                z_sq = [a + z * z for a, z in zip(z_sq, inf.z)]
         elbo_sum += float((acc / samples).sum())
-        for g, z in enumerate(z_acc):
-            means.setdefault(g, []).append((z / samples).cpu().numpy())
+        for g in range(len(z_sum)):
+            sums.setdefault(g, []).append(z_sum[g].cpu().numpy())
+            squares.setdefault(g, []).append(z_sq[g].cpu().numpy())
         n += xb.size(0)
     active, dims = {}, {}
-    for g, parts in means.items():
-        mu = np.concatenate(parts)
-        active[f"z{g + 1}"] = int((mu.var(axis=0) > 0.01).sum()) if len(mu) > 1 else 0
-        dims[f"z{g + 1}"] = int(mu.shape[1])
+    for g in sums:
+        total, total_sq = np.concatenate(sums[g]), np.concatenate(squares[g])
+        mean = total / samples
+        within = (total_sq - samples * mean**2) / max(samples - 1, 1)  # per-molecule sample variance
+        between = mean.var(axis=0) - (within.mean(axis=0) / samples if samples > 1 else 0.0)
+        active[f"z{g + 1}"] = int((between > 0.01).sum()) if len(mean) > 1 else 0
+        dims[f"z{g + 1}"] = int(mean.shape[1])
     return elbo_sum / n, {k: v / n for k, v in kl_sum.items()}, active, dims
 
 

@@ -196,3 +196,27 @@ def test_evaluate_draws_a_level_traversal_for_ladder_models(tmp_path, train_file
     plain = train_vae(_config(tmp_path / "plain", train_file, max_steps=1))
     argv[argv.index(str(result.checkpoint))] = str(plain.checkpoint)
     assert main(argv) == 2  # the plain VAE has no levels to traverse
+
+
+def test_active_units_ignore_sampling_noise_of_a_collapsed_posterior(tiny):
+    """A posterior equal to the prior for every molecule has no active unit, however
+    noisy its sampled means; one that moves with x has all of them active."""
+    from ric.vae.evaluate import _elbo_and_units
+
+    model, tv, _ = tiny
+    x = tv.encode_batch(SMALL * 20)
+    collapsed = type(model).posterior_params
+
+    def prior_like(self, xb):
+        return torch.zeros(xb.size(0), 4), torch.zeros(xb.size(0), 4)
+
+    def informative(self, xb):
+        return (xb[:, 1:2].float() - 5.0).expand(-1, 4).clone(), torch.full((xb.size(0), 4), -6.0)
+
+    try:
+        type(model).posterior_params = prior_like
+        assert _elbo_and_units(model, x, 10, 64, torch.device("cpu"))[2] == {"z1": 0}
+        type(model).posterior_params = informative
+        assert _elbo_and_units(model, x, 10, 64, torch.device("cpu"))[2] == {"z1": 4}
+    finally:
+        type(model).posterior_params = collapsed
