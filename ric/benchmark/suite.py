@@ -140,7 +140,7 @@ def score_samples(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=3, desc=f"scoring {name}", unit="stage", bar_format="{desc}: {n}/{total} {postfix}")
+        bar = tqdm(total=3, desc=f"scoring {name}", unit="stage", bar_format="{desc}: {n}/{total} stages{postfix}")
         bar.set_postfix_str("GuacaMol")
     start = time.perf_counter()
     canonical = [canonical_or_none(s) for s in smiles]
