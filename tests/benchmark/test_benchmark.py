@@ -1,5 +1,6 @@
 """Reference draws and their cache, the generator baselines, the suite and ``ric benchmark``."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -134,9 +135,8 @@ def test_cache_file_name_records_seed_n_and_rdkit(tmp_path):
 
 
 def _lines(name):
-    from conftest import ROOT
-
-    return [line.split()[0] for line in (ROOT / "data" / name).read_text().splitlines() if line.strip()]
+    root = Path(__file__).resolve().parents[2]
+    return [line.split()[0] for line in (root / "data" / name).read_text().splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
