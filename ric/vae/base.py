@@ -17,6 +17,7 @@ free bits, the importance-weighted bound ``iwae(K)`` (Burda et al. 2016), ``enco
 """
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -193,7 +194,7 @@ class GRUEncoder(nn.Module):
         return out
 
 
-class SequenceVAE(nn.Module):
+class SequenceVAE(nn.Module, metaclass=abc.ABCMeta):
     """Base of the sequence VAEs (see the module docstring).
 
     Args:
@@ -215,13 +216,13 @@ class SequenceVAE(nn.Module):
         self.output = nn.Linear(c.hidden, c.vocab_size)
 
     # ------------------------------------------------------------------ subclass API
+    @abc.abstractmethod
     def infer(self, x: Tensor, generator: torch.Generator | None = None) -> Inference:
         """Draw ``z ~ q(z|x)``; ``x [B, T]``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> list[Tensor]:
         """``n`` ancestral draws of the latent groups from the prior."""
-        raise NotImplementedError
 
     def context(self, z: list[Tensor]) -> Tensor:
         """Decoder conditioning ``[B, context_dim]`` (default: the groups concatenated)."""

@@ -23,6 +23,7 @@ through an explicit proposal (see each class).
 """
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -183,9 +184,9 @@ class ImplicitSequenceVAE(SequenceVAE):
         return [self.posterior_sample(x, generator)]
 
     # ------------------------------------------------------------------ log p(x)
+    @abc.abstractmethod
     def log_marginal_estimate(self, x: Tensor, k: int, chunk: int = 64, generator: torch.Generator | None = None) -> Tensor:
         """Monte-Carlo estimate of ``log p(x)`` ``[B]`` through an explicit proposal."""
-        raise NotImplementedError
 
     @torch.no_grad()
     def iwae(self, x: Tensor, k: int, chunk: int = 64) -> Tensor:
