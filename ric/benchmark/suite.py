@@ -29,6 +29,7 @@ import numpy as np
 
 from ric.benchmark.generators import GeneratorSpec, iterate_samples, make_generator
 from ric.benchmark.reference import ReferenceStats
+from ric.chem.rdkit_utils import quiet_rdkit
 from ric.metrics.distribution import canonical_or_none
 
 __all__ = ["GeneratorResult", "score_samples", "run_benchmark", "RESULT_KEYS"]
@@ -143,16 +144,29 @@ def score_samples(
         bar = tqdm(total=3, desc=f"scoring {name}", unit="stage", bar_format="{desc}: {n}/{total} stages{postfix}")
         bar.set_postfix_str("GuacaMol")
     start = time.perf_counter()
-    canonical = [canonical_or_none(s) for s in smiles]
-    valid_strings = [s for s, c in zip(smiles, canonical) if c is not None]
-    valid = [c for c in canonical if c is not None]
-    unique = list(dict.fromkeys(valid))
+    # Parse every string once; derive both canonical forms from that parse: stereo kept
+    # (what FCD and MOSES use) and stereo removed (GuacaMol's validity/uniqueness/novelty/KL).
+    with quiet_rdkit():
+        parsed = [Chem.MolFromSmiles(s) if s else None for s in smiles]
+    isomeric: list[str] = []  # RDKit canonical SMILES of the GuacaMol-valid molecules
+    valid: list[str] = []  # the same, stereo removed
+    flat_mols: dict[str, Chem.Mol] = {}
+    for mol in parsed:
+        if mol is None or mol.GetNumAtoms() == 0:
+            continue
+        isomeric.append(Chem.MolToSmiles(mol))
+        flat = Chem.Mol(mol)
+        Chem.RemoveStereochemistry(flat)
+        key = Chem.MolToSmiles(flat)
+        valid.append(key)
+        flat_mols.setdefault(key, flat)
+    unique = list(flat_mols)
     n = len(smiles)
     nan = float("nan")
     validity = len(valid) / n if n else nan
     uniqueness = len(unique) / len(valid) if valid else nan
     novelty = len(set(unique) - training) / len(unique) if unique else nan
-    unique_mols = [Chem.MolFromSmiles(s) for s in unique]
+    unique_mols = list(flat_mols.values())
     kl_terms: dict[str, float] = {}
     kl_score = nan
     if len(unique_mols) >= 2:
@@ -167,8 +181,8 @@ def score_samples(
 
     start = time.perf_counter()
     fcd_value = fcd_score = nan
-    if len(valid_strings) >= 2:
-        result = fcd(valid_strings, reference.fcd, device=device, progress=progress)
+    if len(isomeric) >= 2:  # already RDKit-canonical: no second canonicalisation
+        result = fcd(isomeric, reference.fcd, canonicalise=False, device=device, progress=progress)
         fcd_value, fcd_score = result.fcd, result.score
     seconds["fcd"] = time.perf_counter() - start
     if bar is not None:
@@ -176,7 +190,7 @@ def score_samples(
         bar.set_postfix_str("MOSES")
 
     start = time.perf_counter()
-    moses = moses_metrics(list(smiles), reference.moses)
+    moses = moses_metrics(list(smiles), reference.moses, mols=parsed)
     seconds["moses"] = time.perf_counter() - start
     if bar is not None:
         bar.update(1)

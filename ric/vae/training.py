@@ -105,19 +105,21 @@ def read_smiles(path: str | os.PathLike) -> list[str]:
 
 
 def _encode_all(tokens: TokenVocabulary, smiles: list[str], source: str) -> np.ndarray:
+    """int64 ``[n, max_length]`` ids of the encodable molecules (the others skipped with a warning)."""
     rows, skipped = [], 0
     for s in smiles:
         try:
-            tokens.encode(s)
+            rows.append(tokens.encode(s))
         except (UnknownTokenError, ValueError) as exc:
             skipped += 1
             if skipped <= 5:
                 logger.warning("%s: skipping %s", source, exc)
-            continue
-        rows.append(s)
     if skipped:
         logger.warning("%s: %d molecules skipped (tokens or length outside the training data's)", source, skipped)
-    return tokens.encode_batch(rows)
+    out = np.full((len(rows), tokens.max_length), PAD, dtype=np.int64)
+    for i, ids in enumerate(rows):
+        out[i, : len(ids)] = ids
+    return out
 
 
 def _trim(x: torch.Tensor) -> torch.Tensor:
