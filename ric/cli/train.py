@@ -40,6 +40,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default 200)")
     p.add_argument("--valid-examples", type=int, default=2000, help="validation examples (default 2000)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="CPU_SECONDS",
+        help="stop after this many CPU seconds of training, summed over this process's threads "
+        "and its corruption workers (for comparing models at one budget; default: no limit)",
+    )
     vae = p.add_argument_group("VAE models (--model vae|hvae|vlae|iaf|nvae|lfvi|dim)")
     vae.add_argument("--tokens", choices=("smiles", "selfies"), default="smiles", help="representation (default smiles)")
     vae.add_argument("--embedding", type=int, default=64, help="token embedding size (default 64)")
@@ -50,7 +57,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     vae.add_argument("--word-dropout", type=float, default=0.0, help="decoder word dropout (default 0)")
     vae.add_argument("--kl-warmup", type=int, default=2000, help="KL warm-up steps (default 2000)")
     vae.add_argument("--free-bits", type=float, default=0.0, help="minimum KL per group, nats (default 0)")
-    vae.add_argument("--time-budget", type=float, help="stop after this many seconds of training")
     p.set_defaults(run=run)
 
 
@@ -59,7 +65,8 @@ def _run_vae(args: argparse.Namespace) -> int:
     from ric.vae.training import VAETrainConfig, train_vae
 
     if args.resume:
-        result = train_vae(resume=args.resume, max_steps=args.max_steps, progress=True)
+        result = train_vae(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget,
+                           progress=True)
     else:
         if not args.data or not args.out:
             raise CommandError("--data and --out are required (or --resume RUN_DIR)")
@@ -94,13 +101,14 @@ def run(args: argparse.Namespace) -> int:
     from ric.training.loop import train
 
     if args.resume:
-        result = train(resume=args.resume, max_steps=args.max_steps, progress=True)
+        result = train(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget, progress=True)
     else:
         if not args.data or not args.out:
             raise CommandError("--data and --out are required (or --resume RUN_DIR)")
         config = TrainConfig(
             data=args.data, out=args.out, valid=args.valid, move_set=args.move_set, vocab=args.vocab,
-            epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size, lr=args.lr,
+            epochs=args.epochs, max_steps=args.max_steps, time_budget=args.time_budget,
+            batch_size=args.batch_size, lr=args.lr,
             hidden=args.hidden or 128, depth=args.depth, steps_mean=args.steps_mean, seed=args.seed,
             workers=args.workers, log_every=args.log_every, valid_every=args.valid_every,
             checkpoint_every=args.checkpoint_every, valid_examples=args.valid_examples, device=args.device,

@@ -21,6 +21,9 @@ class TrainConfig(PlainDataConfig):
         vocab: fragment vocabulary file; default: built from ``data``.
         epochs: passes over the training molecules (default 10).
         max_steps: stop after this many optimiser steps in total (default: no limit).
+        time_budget: stop once training has spent this many CPU seconds, counting this
+            process and its corruption workers (:class:`ric.training.cpu_clock.CpuClock`;
+            setup and data loading excluded; default: no limit).
         batch_size: molecules per step (default 64, per process under torchrun).
         lr: Adam learning rate (default 1e-3), reached after ``warmup_steps`` (default 100).
         grad_clip: gradient-norm clip (default 10.0).
@@ -42,6 +45,7 @@ class TrainConfig(PlainDataConfig):
     vocab: str | None = None
     epochs: int = 10
     max_steps: int | None = None
+    time_budget: float | None = None
     batch_size: int = 64
     lr: float = 1e-3
     warmup_steps: int = 100
@@ -67,6 +71,8 @@ class TrainConfig(PlainDataConfig):
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_steps is not None and self.max_steps < 0:
             raise ValueError(f"max_steps must be >= 0, got {self.max_steps}")
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise ValueError(f"time_budget must be positive CPU seconds, got {self.time_budget}")
         if self.workers < 0:
             raise ValueError(f"workers must be >= 0, got {self.workers}")
 

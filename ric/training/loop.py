@@ -30,6 +30,7 @@ from ric.nn.data import make_data
 from ric.nn.model import ModelConfig, ReconstructionModel
 from ric.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ric.training.config import TrainConfig
+from ric.training.cpu_clock import CpuClock
 from ric.training.dataset import CorruptionDataset, EpochSampler, load_graphs
 
 __all__ = ["train", "resolve_device", "TrainResult", "evaluate", "CHECKPOINT_NAME", "METRICS_NAME"]
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.csv"
 METRIC_COLUMNS = [
-    "step", "epoch", "split", "loss", "top1", "stop_fraction", "lr", "examples_per_s", "elapsed_s",
+    "step", "epoch", "split", "loss", "top1", "stop_fraction", "lr", "examples_per_s", "elapsed_s", "cpu_s",
 ]
 
 
@@ -156,7 +157,8 @@ def _lr_lambda(warmup: int):
 
 
 def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None = None,
-          max_steps: int | None = None, progress: bool = False) -> TrainResult:
+          max_steps: int | None = None, time_budget: float | None = None,
+          progress: bool = False) -> TrainResult:
     """Train a reconstruction model, or continue an interrupted run.
 
     Args:
@@ -164,6 +166,8 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         resume: a run directory holding ``checkpoint.pt`` to continue from; its stored
             configuration is used.
         max_steps: overrides ``max_steps`` of the (stored) configuration.
+        time_budget: overrides ``time_budget`` of the (stored) configuration: CPU seconds of
+            the whole run, so a resumed run counts the seconds already spent.
         progress: show a tqdm progress bar (rank 0).
 
     Returns:
@@ -178,6 +182,8 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         raise ValueError("train() needs a config or a run directory to resume")
     if max_steps is not None:
         config = config.replace(max_steps=max_steps)
+    if time_budget is not None:
+        config = config.replace(time_budget=time_budget)
     out = Path(config.out if resume is None else resume)
 
     device = resolve_device(config.device)
@@ -290,6 +296,7 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
             "epoch": epoch,
             "batch_in_epoch": batch_in_epoch,
             "rng": rng_state(),
+            "cpu_seconds": clock.seconds(),
             "metrics": dict(last_valid),
         }
         path = out / CHECKPOINT_NAME
@@ -309,12 +316,19 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         # validate (and log) the same step twice.
         last_valid.update(checkpoint.get("metrics") or {})
     start = time.time()
+    clock = CpuClock(offset=float(checkpoint.get("cpu_seconds", 0.0)) if checkpoint is not None else 0.0)
+    budget = config.time_budget if config.time_budget is not None else math.inf
+    out_of_time = False
     window_loss, window_hit, window_n, window_stop, window_t = 0.0, 0.0, 0, 0, time.time()
     last_path = None
     model.train()
-    while step < limit and epoch < config.epochs:
+    while step < limit and epoch < config.epochs and not out_of_time:
         sampler.set_epoch(epoch, skip=batch_in_epoch * config.batch_size)
         for batch in loader:
+            if budget < math.inf and clock.seconds() >= budget:
+                out_of_time = True
+                logger.info("CPU budget of %.0f s spent at step %d", budget, step)
+                break
             batch = batch.to(device)
             nll, hits = trained(batch)
             loss = nll.mean()
@@ -340,7 +354,7 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
                     top1=f"{window_hit / window_n:.4f}", stop_fraction=f"{window_stop / window_n:.4f}",
                     lr=f"{scheduler.get_last_lr()[0]:.3g}",
                     examples_per_s=f"{window_n * world / (time.time() - window_t):.1f}",
-                    elapsed_s=f"{time.time() - start:.1f}",
+                    elapsed_s=f"{time.time() - start:.1f}", cpu_s=f"{clock.seconds():.1f}",
                 )
                 window_loss, window_hit, window_n, window_stop, window_t = 0.0, 0.0, 0, 0, time.time()
             if is_main and step % config.valid_every == 0:
@@ -359,7 +373,7 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
             validate()
         last_path = save()
         metrics.close()
-        logger.info("checkpoint %s (step %d)", last_path, step)
+        logger.info("checkpoint %s (step %d, %.0f CPU s)", last_path, step, clock.seconds())
     if world > 1:
         import torch.distributed as dist
 

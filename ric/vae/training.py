@@ -7,9 +7,10 @@ bit-for-bit, batches ordered by ``(seed, epoch)``. Each parameter group of the m
 (:meth:`~ric.vae.base.SequenceVAE.parameter_groups`) has its own Adam optimiser, stepped
 on the loss of the same name with gradients w.r.t. that group only. A non-finite loss
 stops training with an error naming the step and the logged terms (nothing is written
-from a diverged model). ``time_budget`` stops after that many seconds of CPU time spent by
-this process in training (``time.process_time``, all threads), so models can be compared
-at the same CPU budget even on a shared machine.
+from a diverged model). ``time_budget`` stops after that many seconds of CPU time spent
+in training by this process and any children (:class:`ric.training.cpu_clock.CpuClock`,
+the clock the chain model's training uses too), so models can be compared at the same
+CPU budget even on a shared machine.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import torch
 
 from ric.config import PlainDataConfig
 from ric.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ric.training.cpu_clock import CpuClock
 from ric.vae import build_model
 from ric.vae.base import VAEConfig
 from ric.vae.tokens import PAD, TokenVocabulary, UnknownTokenError
@@ -180,6 +182,7 @@ def train_vae(
     *,
     resume: str | os.PathLike | None = None,
     max_steps: int | None = None,
+    time_budget: float | None = None,
     progress: bool = False,
 ) -> VAETrainResult:
     """Train a sequence VAE, or continue an interrupted run.
@@ -188,6 +191,8 @@ def train_vae(
         config: the run's settings (ignored when resuming).
         resume: a run directory holding ``checkpoint.pt``.
         max_steps: overrides the (stored) ``max_steps``.
+        time_budget: overrides the (stored) ``time_budget``, in CPU seconds of the whole run
+            (a resumed run counts the seconds already spent).
         progress: tqdm progress bar.
     """
     payload = None
@@ -200,6 +205,8 @@ def train_vae(
         raise ValueError("train_vae() needs a config or a run directory to resume")
     if max_steps is not None:
         config = replace(config, max_steps=max_steps)
+    if time_budget is not None:
+        config = replace(config, time_budget=time_budget)
     out = Path(resume if resume is not None else config.out)
     out.mkdir(parents=True, exist_ok=True)
     device = _device(config.device)
@@ -261,7 +268,7 @@ def train_vae(
                 "epoch": epoch,
                 "position": position,
                 "seconds": seconds,
-                "cpu_seconds": time.process_time() - cpu_started,
+                "cpu_seconds": clock.seconds(),
                 "rng": rng_state(),
             },
         )
@@ -277,16 +284,14 @@ def train_vae(
     valid_elbo = None
     model.train()
     started = time.perf_counter() - seconds
-    cpu_started = time.process_time() - float(payload.get("cpu_seconds", 0.0) if payload else 0.0)
-    cpu_seconds = time.process_time() - cpu_started
+    clock = CpuClock(offset=float(payload.get("cpu_seconds", 0.0) if payload else 0.0))
     stop = False
     try:
         while epoch < config.epochs and not stop:
             order = np.random.default_rng([config.seed, epoch]).permutation(len(x_train))
             while position < len(order):
-                cpu_seconds = time.process_time() - cpu_started
                 if (limit is not None and step >= limit) or (
-                    config.time_budget is not None and cpu_seconds >= config.time_budget
+                    config.time_budget is not None and clock.seconds() >= config.time_budget
                 ):
                     stop = True
                     break
@@ -340,6 +345,6 @@ def train_vae(
             bar.close()
     logger.info(
         "step %d after %.0f s (%.0f s CPU): validation ELBO %.3f; checkpoint %s",
-        step, seconds, time.process_time() - cpu_started, valid_elbo, path,
+        step, seconds, clock.seconds(), valid_elbo, path,
     )  # fmt: skip
-    return VAETrainResult(step, path, valid_elbo, seconds, time.process_time() - cpu_started)
+    return VAETrainResult(step, path, valid_elbo, seconds, clock.seconds())

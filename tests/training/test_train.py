@@ -182,6 +182,35 @@ def test_resuming_a_finished_run_logs_nothing_twice(fragment_run, tmp_path):
         untrained.valid_loss, untrained.valid_top1, untrained.valid_majority)
 
 
+def test_time_budget_stops_on_cpu_seconds_including_workers(fragment_run, tmp_path):
+    """--time-budget stops a run with a corruption worker after that much CPU time, and a
+    resumed run carries the spent seconds on."""
+    tmp, _, _, config = fragment_run
+    budget = 4.0
+    config = config.replace(out=str(tmp_path / "budget"), max_steps=None, epochs=1000, workers=1,
+                            time_budget=budget, valid_every=10_000)
+    with _one_thread():
+        result = train(config)
+    spent = load_checkpoint(result.checkpoint)["cpu_seconds"]
+    assert 0 < result.step < 1000
+    assert budget <= spent < budget + 3.0, spent
+    cpu = [float(r["cpu_s"]) for r in _metrics(tmp_path / "budget") if r["split"] == "train"]
+    assert cpu == sorted(cpu) and cpu[-1] <= spent
+    # Resuming under the same budget does no more steps; a larger budget continues from
+    # the seconds already spent, not from zero.
+    with _one_thread():
+        same = train(resume=tmp_path / "budget")
+        assert same.step == result.step
+        more = train(resume=tmp_path / "budget", max_steps=same.step + 5, time_budget=1e6)
+    assert more.step == same.step + 5
+    assert load_checkpoint(more.checkpoint)["cpu_seconds"] > spent
+
+
+def test_time_budget_must_be_positive():
+    with pytest.raises(ValueError, match="time_budget"):
+        TrainConfig(data="x.smi", out="run", time_budget=0)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_fragment_training_learns_longer(tmp_path, seed):

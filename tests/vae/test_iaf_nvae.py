@@ -7,6 +7,7 @@ from torch.distributions import Normal, kl_divergence
 
 from ric.vae import build_model
 from ric.vae.base import VAEConfig
+from ric.vae.evaluate import inference_gaps
 from ric.vae.iaf import IAFVAE
 from ric.vae.nvae import NVAE, kl_balance_coefficients, power_iteration_sigma, residual_normal_kl
 from ric.vae.tokens import BOS, EOS, PAD
@@ -137,6 +138,19 @@ def test_iaf_local_parameters_reproduce_and_improve_the_elbo(vocab, x):
     with torch.no_grad():
         after = model.local_elbo(x, params, samples=2, generator=torch.Generator().manual_seed(3))
     assert float(after.mean()) > float(local.mean())
+
+
+def test_iaf_gap_search_keeps_the_best_posterior_per_example(vocab, x):
+    """The q* search over IAF's per-example flow copies improves on the encoder, and a
+    search that diverges falls back to the encoder's parameters (gap exactly 0) instead
+    of reporting a negative amortization gap."""
+    torch.manual_seed(0)
+    model = _iaf(vocab).eval()
+    gaps = inference_gaps(model, x, steps=40, samples=30, iwae_k=50, seed=0)
+    assert gaps["amortization_gap"] > 0
+    diverged = inference_gaps(model, x, steps=5, lr=1e4, flow_lr=1e4, samples=30, iwae_k=50, seed=0)
+    assert diverged["amortization_gap"] == 0.0
+    assert diverged["elbo_q"] == pytest.approx(gaps["elbo_q"])
 
 
 def test_iaf_build_and_shapes(vocab, x):
