@@ -307,7 +307,8 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         loss, top1 = evaluate(model, valid_batches, device)
         last_valid.update(valid_loss=loss, valid_top1=top1, valid_majority=valid_majority, valid_step=step)
         metrics.write(step=step, epoch=epoch, split="valid", loss=f"{loss:.5f}", top1=f"{top1:.4f}",
-                      stop_fraction=f"{valid_majority:.4f}", elapsed_s=f"{time.time() - start:.1f}")
+                      stop_fraction=f"{valid_majority:.4f}", elapsed_s=f"{time.time() - start:.1f}",
+                      cpu_s=f"{clock.seconds():.1f}")
         logger.info("step %d: valid loss %.4f, top-1 %.3f (stop-only baseline %.3f)", step, loss, top1, valid_majority)
 
     last_valid: dict[str, float] = {}

@@ -310,6 +310,29 @@ class SequenceVAE(nn.Module, metaclass=abc.ABCMeta):
         """ELBO ``[B]`` of ``x`` under the local posterior ``params`` (``samples`` draws averaged)."""
         raise NotImplementedError(f"{self.config.model} does not expose local variational parameters")
 
+    def local_posterior(self, params: dict[str, Tensor], generator: torch.Generator | None = None) -> Inference:
+        """One draw ``z ~ q(z)`` of the local posterior ``params`` (from :meth:`local_parameters`),
+        with its ``log_q`` and ``log_prior`` ``[B]``."""
+        raise NotImplementedError(f"{self.config.model} does not expose local variational parameters")
+
+    @torch.no_grad()
+    def local_iwae(self, x: Tensor, params: dict[str, Tensor], k: int, chunk: int = 64) -> Tensor:
+        """Importance-weighted bound on ``log p(x)`` ``[B]`` with the local posterior ``params``
+        (e.g. the optimised ``q*``) as the proposal instead of the encoder's.
+
+        Args:
+            x: long ``[B, T]``.
+            params: per-example tensors, molecules on the first dimension.
+            k: importance samples.
+            chunk: samples evaluated together.
+        """
+
+        def infer(xr: Tensor) -> Inference:
+            repeats = xr.size(0) // x.size(0)
+            return self.local_posterior({n: v.repeat_interleave(repeats, dim=0) for n, v in params.items()})
+
+        return importance_weighted_bound(infer, self.log_likelihood, x, k, chunk)
+
     @torch.no_grad()
     def iwae(self, x: Tensor, k: int, chunk: int = 64) -> Tensor:
         """Importance-weighted bound ``log (1/K) sum_k p(x, z_k) / q(z_k|x)`` per sequence ``[B]``.

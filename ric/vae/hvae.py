@@ -184,6 +184,9 @@ class HVAE(SequenceVAE):
             mu, logvar = self.posterior_params(x)
         return {"mu": mu.clone().requires_grad_(True), "logvar": logvar.clone().requires_grad_(True)}
 
+    def local_posterior(self, params: dict[str, Tensor], generator: torch.Generator | None = None) -> Inference:
+        return self._posterior_draw(params["mu"], params["logvar"], generator)
+
     def local_elbo(
         self, x: Tensor, params: dict[str, Tensor], samples: int = 1, generator: torch.Generator | None = None
     ) -> Tensor:

@@ -225,6 +225,20 @@ class IAFVAE(SequenceVAE):
                     params[f"flow.{t}.{name}"] = p.detach().unsqueeze(0).expand(b, *p.shape)
         return {k: v.clone().requires_grad_(True) for k, v in params.items()}
 
+    def _flow_params(self, params: dict[str, Tensor]) -> list[dict[str, Tensor]] | None:
+        """Per-step flow weights: the per-example copies in ``params``, else the shared ones."""
+        if not any(k.startswith("flow.") for k in params):
+            return None
+        out = []
+        for t, step in enumerate(self.steps):
+            own = dict(step.named_parameters())
+            out.append({name: params.get(f"flow.{t}.{name}", own[name]) for name in own})
+        return out
+
+    def local_posterior(self, params: dict[str, Tensor], generator: torch.Generator | None = None) -> Inference:
+        z, log_q, log_p = self._draw(params["mu"], params["logvar"], params["h"], generator, self._flow_params(params))
+        return Inference([z], {"z": log_q - log_p}, log_q, log_p)
+
     def local_elbo(
         self, x: Tensor, params: dict[str, Tensor], samples: int = 1, generator: torch.Generator | None = None
     ) -> Tensor:
@@ -232,12 +246,7 @@ class IAFVAE(SequenceVAE):
 
         Flow weights missing from ``params`` are the model's shared ones.
         """
-        flow_params = None
-        if any(k.startswith("flow.") for k in params):
-            flow_params = []
-            for t, step in enumerate(self.steps):
-                own = dict(step.named_parameters())
-                flow_params.append({name: params.get(f"flow.{t}.{name}", own[name]) for name in own})
+        flow_params = self._flow_params(params)
         total = 0.0
         for _ in range(samples):
             z, log_q, log_p = self._draw(params["mu"], params["logvar"], params["h"], generator, flow_params)

@@ -45,6 +45,12 @@ class VAE(SequenceVAE):
             mu, logvar = self.posterior_params(x)
         return {"mu": mu.clone().requires_grad_(True), "logvar": logvar.clone().requires_grad_(True)}
 
+    def local_posterior(self, params: dict[str, Tensor], generator: torch.Generator | None = None) -> Inference:
+        mu, logvar = params["mu"], params["logvar"]
+        z = reparameterise(mu, logvar, generator)
+        log_p = gaussian_log_prob(z, torch.zeros_like(z), torch.zeros_like(z))
+        return Inference([z], {"z": gaussian_kl(mu, logvar)}, gaussian_log_prob(z, mu, logvar), log_p)
+
     def local_elbo(
         self, x: Tensor, params: dict[str, Tensor], samples: int = 1, generator: torch.Generator | None = None
     ) -> Tensor:

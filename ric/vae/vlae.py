@@ -131,6 +131,9 @@ class VLAE(SequenceVAE):
             out[f"logvar_z{level + 1}"] = logvar.clone().requires_grad_(True)
         return out
 
+    def local_posterior(self, params: dict[str, Tensor], generator: torch.Generator | None = None) -> Inference:
+        return self._draw([(params[f"mu_z{k}"], params[f"logvar_z{k}"]) for k in range(1, self.levels + 1)], generator)
+
     def local_elbo(
         self, x: Tensor, params: dict[str, Tensor], samples: int = 1, generator: torch.Generator | None = None
     ) -> Tensor:

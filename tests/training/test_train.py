@@ -193,7 +193,7 @@ def test_time_budget_stops_on_cpu_seconds_including_workers(fragment_run, tmp_pa
         result = train(config)
     spent = load_checkpoint(result.checkpoint)["cpu_seconds"]
     assert 0 < result.step < 1000
-    assert budget <= spent < budget + 3.0, spent
+    assert budget <= spent < budget + 5.0, spent
     cpu = [float(r["cpu_s"]) for r in _metrics(tmp_path / "budget") if r["split"] == "train"]
     assert cpu == sorted(cpu) and cpu[-1] <= spent
     # Resuming under the same budget does no more steps; a larger budget continues from

@@ -140,6 +140,22 @@ def test_iaf_local_parameters_reproduce_and_improve_the_elbo(vocab, x):
     assert float(after.mean()) > float(local.mean())
 
 
+@pytest.mark.parametrize("name", ["vae", "hvae", "vlae", "iaf"])
+def test_local_iwae_at_the_encoders_parameters_is_the_iwae(vocab, x, name):
+    """IWAE through the local posterior, started at the encoder's output, draws the same
+    noise in the same order as the model's own IWAE and so gives the same bound."""
+    torch.manual_seed(0)
+    model = build_model(_config(vocab, name, groups=2, flow_steps=2)).eval()
+    params = {k: v.detach() for k, v in model.local_parameters(x).items()}
+    torch.manual_seed(11)
+    own = model.iwae(x, 40, chunk=16)
+    torch.manual_seed(11)
+    local = model.local_iwae(x, params, 40, chunk=16)
+    assert torch.allclose(own, local, atol=1e-4), (own, local)
+    with pytest.raises(NotImplementedError):
+        build_model(_config(vocab, "nvae", groups=2)).local_posterior({})
+
+
 def test_iaf_gap_search_keeps_the_best_posterior_per_example(vocab, x):
     """The q* search over IAF's per-example flow copies improves on the encoder, and a
     search that diverges falls back to the encoder's parameters (gap exactly 0) instead
