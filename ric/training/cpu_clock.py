@@ -7,13 +7,9 @@ together with the main process's (all threads).
 """
 from __future__ import annotations
 
-import logging
-
 import psutil
 
 __all__ = ["CpuClock"]
-
-logger = logging.getLogger(__name__)
 
 
 class CpuClock:

@@ -201,8 +201,7 @@ class IAFVAE(SequenceVAE):
     def infer(self, x: Tensor, generator: torch.Generator | None = None) -> Inference:
         """``z_T`` through the flow; ``kl["z"] = log q(z_T|x) - log p(z_T)`` (single-sample estimate)."""
         mu, logvar, h = self.posterior_params(x)
-        z, log_q, log_p = self._draw(mu, logvar, h, generator)
-        return Inference([z], {"z": log_q - log_p}, log_q, log_p)
+        return self.local_posterior({"mu": mu, "logvar": logvar, "h": h}, generator)
 
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> list[Tensor]:
         device = self.output.weight.device

@@ -31,10 +31,7 @@ class VAE(SequenceVAE):
 
     def infer(self, x: Tensor, generator: torch.Generator | None = None) -> Inference:
         mu, logvar = self.posterior_params(x)
-        z = reparameterise(mu, logvar, generator)
-        log_q = gaussian_log_prob(z, mu, logvar)
-        log_p = gaussian_log_prob(z, torch.zeros_like(z), torch.zeros_like(z))
-        return Inference([z], {"z": gaussian_kl(mu, logvar)}, log_q, log_p)
+        return self.local_posterior({"mu": mu, "logvar": logvar}, generator)
 
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> list[Tensor]:
         device = self.output.weight.device

@@ -182,9 +182,10 @@ def test_resuming_a_finished_run_logs_nothing_twice(fragment_run, tmp_path):
         untrained.valid_loss, untrained.valid_top1, untrained.valid_majority)
 
 
-def test_time_budget_stops_on_cpu_seconds_including_workers(fragment_run, tmp_path):
-    """--time-budget stops a run with a corruption worker after that much CPU time, and a
-    resumed run carries the spent seconds on."""
+def test_time_budget_stops_on_cpu_seconds_and_resumes(fragment_run, tmp_path):
+    """--time-budget stops a run with a corruption worker after that much CPU time (the
+    worker's share is counted by CpuClock, tested in test_cpu_clock.py), and a resumed run
+    carries the spent seconds on."""
     tmp, _, _, config = fragment_run
     budget = 4.0
     config = config.replace(out=str(tmp_path / "budget"), max_steps=None, epochs=1000, workers=1,
