@@ -27,6 +27,7 @@ import csv
 import gzip
 import logging
 import os
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +117,9 @@ class ReadStats:
 
     Args:
         max_examples: how many example line numbers to keep per skip reason (default 5).
+        max_warnings: how many skipped records per reason are logged one by one as
+            warnings (default 5); the rest are only counted, and :meth:`summary` gives the
+            totals, so a file that does not fit gives a few lines, not thousands.
 
     Attributes:
         seen: records examined (accepted plus skipped).
@@ -126,6 +130,7 @@ class ReadStats:
     """
 
     max_examples: int = 5
+    max_warnings: int = 5
     seen: int = 0
     read: int = 0
     skipped: Counter = field(default_factory=Counter)
@@ -155,6 +160,21 @@ class ReadStats:
         if len(lines) < self.max_examples:
             lines.append(line)
 
+    def add_unusable(self, reason: str, record: "MoleculeRecord", detail: str = "") -> None:
+        """Move an accepted record to the skipped ones (e.g. a molecule a move set cannot use).
+
+        Args:
+            reason: why it cannot be used (the counting key).
+            record: the record, already counted by :meth:`add_read`.
+            detail: what was wrong with this one (logged, not counted).
+        """
+        self.seen -= 1
+        self.read -= 1
+        self.add_skip(reason, record.line)
+        if self.skipped[reason] <= self.max_warnings:
+            logger.warning("%s:%d: skipped (%s%s): %s", self.path, record.line, reason,
+                           f": {detail}" if detail else "", record.smiles)
+
     def summary(self) -> str:
         """One human-readable paragraph: records read and skipped, by reason with example lines."""
         where = f"{self.path}: " if self.path else ""
@@ -167,6 +187,11 @@ class ReadStats:
             more = ", ..." if count > len(self.examples.get(reason, [])) else ""
             parts.append(f"{reason}: {count} (line {lines}{more})")
         return text + f"; skipped {self.total_skipped} ({'; '.join(parts)})"
+
+    @property
+    def unusable_fraction(self) -> float:
+        """Skipped records over records seen (0 when none were seen)."""
+        return self.total_skipped / self.seen if self.seen else 0.0
 
     def __str__(self) -> str:
         return self.summary()
@@ -256,7 +281,7 @@ def _table_columns(
         raise ValueError(f"{path}: empty file, expected a header row with a SMILES column")
     col = _find_column(header, smiles_column, _SMILES_COLUMNS)
     if col is None:
-        wanted = repr(smiles_column) if smiles_column else "a SMILES column (" + ", ".join(_SMILES_COLUMNS) + ")"
+        wanted = f"column {smiles_column!r}" if smiles_column else "SMILES column (" + " or ".join(_SMILES_COLUMNS) + ")"
         raise ValueError(f"{path}: no {wanted}; the file has columns {[h.strip() for h in header]}")
     name_col = _find_column(header, name_column, _NAME_COLUMNS)
     if name_column is not None and name_col is None:
@@ -303,23 +328,79 @@ def _raw_sdf(path: Path, gz: bool) -> Iterator[_Raw]:
             yield _Raw(MoleculeRecord(index, smiles, name or None), None)
 
 
+def _file_error(path: Path, exc: BaseException, after: int) -> ValueError | None:
+    """A message naming the file for a decoding or decompression failure (``None``: not one)."""
+    where = f"after line {after}" if after else "at the start"
+    if isinstance(exc, UnicodeDecodeError):  # text files decode by chunks: find the line itself
+        with _open_binary(path, path.name.lower().endswith(".gz")) as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as bad:
+                    return ValueError(f"{path}:{lineno}: not UTF-8 text (byte 0x{raw[bad.start]:02x} at column "
+                                      f"{bad.start + 1}); save the file as UTF-8")
+        return ValueError(f"{path}: not UTF-8 text ({exc.reason})")
+    if isinstance(exc, gzip.BadGzipFile):
+        return ValueError(f"{path}: not a gzip file, though its name ends in .gz")
+    if isinstance(exc, EOFError):
+        return ValueError(f"{path}: the gzip file ends early {where} (truncated?)")
+    if isinstance(exc, zlib.error):
+        return ValueError(f"{path}: corrupt gzip data {where} ({exc})")
+    if isinstance(exc, csv.Error):
+        return ValueError(f"{path}: malformed CSV {where} ({exc})")
+    return None
+
+
+def _named_errors(path: Path, raw: Iterator[_Raw]) -> Iterator[_Raw]:
+    """Pass records through; turn decoding/decompression errors into messages naming the file."""
+    last = 0
+    try:
+        for item in raw:
+            last = item.record.line
+            yield item
+    except (UnicodeDecodeError, OSError, EOFError, zlib.error, csv.Error) as exc:
+        named = _file_error(path, exc, last)
+        if named is None:
+            raise
+        raise named from exc
+
+
 def _raw_records(
     path: PathLike, smiles_column: str | None, name_column: str | None
 ) -> Iterator[_Raw]:
-    """Check the file eagerly (exists, known type, usable header) and return a lazy iterator."""
+    """Check the file eagerly (exists, known type, readable, usable header); return a lazy iterator."""
     p = Path(path)
+    try:
+        return _open_records(p, smiles_column, name_column)
+    except (UnicodeDecodeError, OSError, EOFError, zlib.error, csv.Error) as exc:
+        named = _file_error(p, exc, 0)
+        if named is None:
+            raise
+        raise named from exc
+
+
+def _open_records(
+    path: Path, smiles_column: str | None, name_column: str | None
+) -> Iterator[_Raw]:
+    """Check the file eagerly (exists, known type, usable header) and return a lazy iterator."""
+    p = path
     fmt, gz = file_format(p)
-    if not p.is_file():
+    if not p.exists():
         raise FileNotFoundError(f"{p}: no such file")
+    if p.is_dir():
+        raise IsADirectoryError(f"{p} is a directory, not a molecule file")
     if fmt in _DELIMITERS:
         # Fail at call time, not at first iteration, on a missing column.
         with _open_text(p, "r", gz) as fh:
             header = next(csv.reader(fh, delimiter=_DELIMITERS[fmt]), None)
         _table_columns(p, header, smiles_column, name_column)
-        return _raw_table(p, fmt, gz, smiles_column, name_column)
+        return _named_errors(p, _raw_table(p, fmt, gz, smiles_column, name_column))
+    if gz:  # a bad gzip header shows at the first read: fail now, naming the file
+        with gzip.open(p, "rb") as fh:
+            fh.read(1)
     if fmt == "sdf":
-        return _raw_sdf(p, gz)
-    return _raw_smi(p, gz)
+        return _named_errors(p, _raw_sdf(p, gz))
+    return _named_errors(p, _raw_smi(p, gz))
 
 
 def _skip(
@@ -334,6 +415,8 @@ def _skip(
         raise MoleculeFileError(path, record.line, record.smiles, reason, detail)
     if stats is not None:
         stats.add_skip(reason, record.line)
+        if stats.skipped[reason] > stats.max_warnings:
+            return
     logger.warning(
         "%s:%d: skipped (%s%s): %s",
         path,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ric.cli.main import nonnegative_int, positive_float, positive_int
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -17,9 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="CSV file to write")
     p.add_argument("--move-set", choices=("fragment", "atom"), default="fragment", help="default: fragment")
     p.add_argument("--vocab", help="fragment vocabulary (ric vocab); default: built from the input")
-    p.add_argument("--steps-mean", type=float, default=5.0, help="mean corruption length (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--per-molecule", type=int, default=1, help="examples per molecule (epochs; default 1)")
+    p.add_argument("--steps-mean", type=positive_float, default=5.0, help="mean corruption length (default 5)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (default 0)")
+    p.add_argument("--per-molecule", type=positive_int, default=1, help="examples per molecule (epochs; default 1)")
     p.add_argument(
         "--check",
         action="store_true",
@@ -32,7 +34,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import csv
+    import io
     import logging
+
+    from ric.files import PartialOutput, input_file, output_file
+
+    # Every check on arguments and files comes before the first output byte (and before
+    # the slow imports).
+    input_file(args.input)
+    if args.vocab:
+        input_file(args.vocab, "vocabulary")
+    output_file(args.output, inputs=[args.input, args.vocab])
+
     from tqdm import tqdm
 
     from ric.chem.graph import MolGraph
@@ -42,9 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from ric.moves import make_move_set
 
     log = logging.getLogger("ric.cli.corrupt")
-    if args.per_molecule < 1:
-        raise CommandError("--per-molecule must be at least 1")
     stats = ReadStats()
+    records = read_molecules(args.input, strict=args.strict, stats=stats)  # checks the file type and header
     if args.move_set == "fragment":
         from ric.moves.vocab import Vocabulary
 
@@ -52,30 +64,28 @@ def run(args: argparse.Namespace) -> int:
             vocab = Vocabulary.load(args.vocab)
         else:
             log.warning("no --vocab given: building the fragment vocabulary from %s", args.input)
-            vocab = Vocabulary.build(g for _, _, g in read_molecules(args.input, stats=ReadStats()))
+            vocab = Vocabulary.build(g for _, _, g in read_molecules(args.input, stats=ReadStats(max_warnings=0)))
         move_set = make_move_set("fragment", vocab=vocab)
     else:
         if args.vocab:
-            log.warning("--vocab is ignored by the atom move set")
+            raise CommandError("--vocab applies to the fragment move set, not to --move-set atom")
         move_set = make_move_set("atom")
 
     config = CorruptionConfig(steps_mean=args.steps_mean)
     report = CheckReport() if args.check else None
-    skipped = 0
     rows = 0
     stops = 0
-    with open(args.output, "w", newline="", buffering=1) as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["smiles", "corrupted", "steps", "reverse_move"])
-        records = read_molecules(args.input, strict=args.strict, stats=stats)
+    header = io.StringIO()
+    csv.writer(header).writerow(["smiles", "corrupted", "steps", "reverse_move"])
+    with PartialOutput(args.output, header=header.getvalue(), newline="") as out:
+        writer = csv.writer(out)
         for record, canonical, graph in tqdm(records, desc="corrupting", unit="mol", disable=None):
             problem = move_set.check_state(graph)
             if problem is not None:
-                message = f"{args.input}:{record.line}: skipped {record.smiles}: {problem}"
                 if args.strict:
-                    raise CommandError(message)
-                log.warning("%s", message)
-                skipped += 1
+                    raise CommandError(f"{args.input}:{record.line}: not usable with the {move_set.name} move set: "
+                                       f"{record.smiles}: {problem}")
+                stats.add_unusable(f"not usable with the {move_set.name} move set", record, problem)
                 continue
             for epoch in range(args.per_molecule):
                 ex = corrupt(move_set, graph, example_rng(args.seed, epoch, record.line), config, report)
@@ -91,11 +101,9 @@ def run(args: argparse.Namespace) -> int:
                 writer.writerow([canonical, smiles, ex.steps, move_set.format_move(label)])
                 rows += 1
                 stops += ex.steps == 0
-    log.info("%s", stats.summary())
-    print(
-        f"wrote {rows} examples to {args.output} ({stops / max(rows, 1):.1%} stop labels); "
-        f"skipped {skipped} molecules not usable with the {move_set.name} move set"
-    )
+        if rows == 0:
+            raise CommandError(f"{stats.summary()}: no example to write ({args.output} left as it was)")
+    print(f"wrote {rows} examples to {args.output} ({stops / max(rows, 1):.1%} stop labels); {stats.summary()}")
     if report is not None:
         for failure in report.failures[:20]:
             print(f"FAILED: {failure}")

@@ -3,84 +3,137 @@ from __future__ import annotations
 
 import argparse
 
+from ric.cli.main import nonnegative_int, positive_float, positive_int
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "generate",
         help="generate molecules with the corrupt/reconstruct Markov chain",
         description="Run batched Markov chains (corruption, then learned reconstruction) and write one "
-        "SMILES per line as samples are produced. Without --checkpoint the bundled default model is used.",
+        "SMILES per line as samples are produced, to OUT.partial, renamed to OUT when all are written "
+        "(an interrupted run leaves OUT as it was). Without --checkpoint the bundled default model is used.",
     )
-    p.add_argument("-n", "--num", type=int, required=True, help="number of molecules")
+    p.add_argument("-n", "--num", type=nonnegative_int, required=True, help="number of molecules")
     p.add_argument("-o", "--output", required=True, help="output .smi file")
     p.add_argument("--checkpoint", help="ric train checkpoint (default: the bundled zinc_fragment.pt)")
     p.add_argument("--init", help="starting molecules (default: the model's training set)")
     p.add_argument("--scaffold", help="SMARTS/SMILES kept intact in every sample")
-    p.add_argument("--seed", type=int, default=0, help="default 0")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="default 0")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    p.add_argument("--batch-size", type=int, default=64, help="chains run together (default 64)")
-    p.add_argument("--burn-in", type=int, default=0, help="transitions discarded per chain (default 0)")
-    p.add_argument("--thin", type=int, default=1, help="keep every k-th transition (default 1)")
-    p.add_argument("--max-atoms", type=int, help="reject transitions producing more heavy atoms")
-    p.add_argument("--max-reconstruction-steps", type=int, default=40, help="cap per transition (default 40)")
-    p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (default 1)")
-    p.add_argument("--uniform", action="store_true", help="uniformly random legal moves instead of the network")
-    p.add_argument("--sampler", choices=("ancestral", "gibbs"), default="ancestral",
-                   help="VAE checkpoints: ancestral (default) or the encoder-decoder Gibbs chain from --init")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="chains (or VAE samples) run together (default 64)")
+    chain = p.add_argument_group("chain checkpoints")
+    chain.add_argument("--burn-in", type=nonnegative_int, help="transitions discarded per chain (default 0)")
+    chain.add_argument("--thin", type=positive_int, help="keep every k-th transition (default 1)")
+    chain.add_argument("--max-atoms", type=positive_int,
+                       help="size cap (an explicit filter, off by default): chains start only from molecules "
+                       "with at most this many heavy atoms and reject transitions that exceed it, so every "
+                       "sample respects it")
+    chain.add_argument("--max-reconstruction-steps", type=positive_int, help="cap per transition (default 40)")
+    chain.add_argument("--uniform", action="store_true", help="uniformly random legal moves instead of the network")
+    p.add_argument("--temperature", type=positive_float, default=1.0, help="softmax temperature (default 1)")
+    p.add_argument("--sampler", choices=("ancestral", "gibbs"),
+                   help="VAE checkpoints only: ancestral (default) or the encoder-decoder Gibbs chain from --init")
     p.add_argument("--with-stats", action="store_true", help="add tab-separated chain statistics to each line")
-    p.add_argument("--draw", metavar="PNG", help="also draw the first 24 samples as a grid image")
+    p.add_argument("--draw", metavar="PNG", help="also draw the first 24 valid samples as a grid image")
     p.set_defaults(run=run)
+
+
+_CHAIN_ONLY = ("scaffold", "uniform", "burn_in", "thin", "max_atoms", "max_reconstruction_steps")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 def run(args: argparse.Namespace) -> int:
     import logging
 
     from ric.cli.main import CommandError
+    from ric.files import PartialOutput, input_file, output_file
+
+    # Arguments and files first: nothing is written, and nothing slow imported, before they pass.
+    if args.checkpoint:
+        input_file(args.checkpoint, "checkpoint")
+    if args.init:
+        input_file(args.init, "starting molecules (--init)")
+    inputs = [args.checkpoint, args.init]
+    output_file(args.output, inputs=inputs)
+    if args.draw:
+        if args.num == 0:
+            raise CommandError("--draw with -n 0: there is nothing to draw")
+        output_file(args.draw, inputs=[*inputs, args.output], what="--draw image")
+        if args.draw == args.output:
+            raise CommandError("--draw and -o name the same file")
+
     from ric.sampling.chain import Sample
 
     log = logging.getLogger("ric.cli.generate")
-    if args.num < 0:
-        raise CommandError("-n must be >= 0")
     stats_names = Sample.STATS
     if args.checkpoint and _is_vae(args.checkpoint):
         from ric.vae.generator import VAEGenerator, VAESample
 
-        if args.scaffold or args.uniform:
-            raise CommandError("--scaffold and --uniform apply to chain checkpoints, not to VAEs")
+        given = [_flag(k) for k in _CHAIN_ONLY if getattr(args, k) not in (None, False)]
+        if given:
+            raise CommandError(f"{', '.join(given)}: chain options; {args.checkpoint} is a VAE checkpoint")
+        if args.init and args.sampler != "gibbs":
+            raise CommandError("--init gives the starting molecules of --sampler gibbs; the ancestral sampler has none")
         generator = VAEGenerator.from_checkpoint(
-            args.checkpoint, device=args.device, init=args.init, sampler=args.sampler, seed=args.seed,
-            batch_size=args.batch_size, temperature=args.temperature,
+            args.checkpoint, device=args.device, init=args.init, sampler=args.sampler or "ancestral",
+            seed=args.seed, batch_size=args.batch_size, temperature=args.temperature,
         )  # fmt: skip
         stats_names = VAESample.STATS
     else:
+        if args.sampler is not None:
+            raise CommandError(f"--sampler applies to VAE checkpoints; {args.checkpoint or 'the bundled model'} "
+                               "is a chain model, sampled by its Markov chain (see --burn-in, --thin)")
         generator = _chain_generator(args)
-    first = []
+    # Start the sampler before the output is opened, so that a bad --scaffold or --init
+    # fails here (sample() sets up eagerly).
+    samples = generator.sample(args.num, progress=True)
+    first, valid = [], 0
     redraws = rejected = 0
-    with open(args.output, "w", buffering=1) as fh:
-        if args.with_stats:
-            fh.write("# smiles\t" + "\t".join(stats_names) + "\n")
-        for sample in generator.sample(args.num, progress=True):
+    header = "# smiles\t" + "\t".join(stats_names) + "\n" if args.with_stats else ""
+    with PartialOutput(args.output, header=header) as out:
+        for sample in samples:
             line = sample.smiles
             if args.with_stats:
                 line += "\t" + "\t".join(sample.stats_row())
-            fh.write(line + "\n")
+            out.write(line + "\n")
             redraws += getattr(sample, "redraws", 0)
             rejected += getattr(sample, "rejected", 0)
-            if len(first) < 24:
-                first.append(sample.smiles)
-    log.info("moves redrawn after RDKit rejected them: %d; transitions rejected by --max-atoms: %d", redraws, rejected)
+            mol = _parse(sample.smiles)
+            if mol is not None:
+                valid += 1
+                if len(first) < 24:
+                    first.append(mol)
+    if hasattr(generator, "move_set"):
+        log.info("moves redrawn after RDKit rejected them: %d; transitions rejected by --max-atoms: %d",
+                 redraws, rejected)
+    share = f" ({valid / args.num:.1%})" if args.num else ""
+    print(f"wrote {args.num} samples to {args.output}; {valid} of them valid molecules{share}")
     if args.draw:
-        from rdkit import Chem
+        if not first:
+            log.warning("no valid molecule among the samples: %s not drawn", args.draw)
+            return 0
         from rdkit.Chem import Draw
 
-        from ric.chem.rdkit_utils import quiet_rdkit
+        from ric.files import atomic_write
 
-        with quiet_rdkit():
-            mols = [Chem.MolFromSmiles(s) for s in first]
-        image = Draw.MolsToGridImage(mols, molsPerRow=6, subImgSize=(250, 200))
-        image.save(args.draw)
-    print(f"wrote {args.num} molecules to {args.output}")
+        image = Draw.MolsToGridImage(first, molsPerRow=6, subImgSize=(250, 200))
+        atomic_write(args.draw, lambda fh: image.save(fh, format="PNG"), binary=True)
     return 0
+
+
+def _parse(smiles: str):
+    """The RDKit molecule of a sample, or None if it is not a valid molecule."""
+    from rdkit import Chem
+
+    from ric.chem.rdkit_utils import quiet_rdkit
+
+    with quiet_rdkit():
+        mol = Chem.MolFromSmiles(smiles) if smiles else None
+    return mol if mol is not None and mol.GetNumAtoms() > 0 else None
 
 
 def _is_vae(path: str) -> bool:
@@ -92,6 +145,7 @@ def _is_vae(path: str) -> bool:
 def _chain_generator(args: argparse.Namespace):
     from ric.sampling.generator import ChainGenerator
 
+    options = {k: getattr(args, k) for k in ("burn_in", "thin", "max_reconstruction_steps") if getattr(args, k) is not None}
     return ChainGenerator.from_checkpoint(
         args.checkpoint,
         init=args.init,
@@ -100,9 +154,7 @@ def _chain_generator(args: argparse.Namespace):
         batch_size=args.batch_size,
         seed=args.seed,
         scaffold=args.scaffold,
-        burn_in=args.burn_in,
-        thin=args.thin,
         max_atoms=args.max_atoms,
-        max_reconstruction_steps=args.max_reconstruction_steps,
         temperature=args.temperature,
+        **options,
     )

@@ -23,6 +23,46 @@ class CommandError(Exception):
     """A user-facing error: printed as ``ric: error: ...`` with exit status 2."""
 
 
+def _number(text: str, kind: type, minimum: float, strict: bool) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    if value < minimum or (strict and value == minimum):
+        raise argparse.ArgumentTypeError(f"{text} must be {'>' if strict else '>='} {minimum:g}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (checked at parse time, before any heavy import)."""
+    return int(_number(text, int, 1, False))
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return int(_number(text, int, 0, False))
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (``nan`` and ``inf`` are refused)."""
+    return _number(text, float, 0.0, True)
+
+
+def nonnegative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    return _number(text, float, 0.0, False)
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number in [0, 1]."""
+    value = _number(text, float, 0.0, False)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text} must be <= 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ric",
@@ -66,6 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"ric {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug, not a user mistake: still one line, with the way to the traceback
+        if args.verbose:
+            raise
+        print(f"ric {args.command}: internal error: {type(exc).__name__}: {exc} "
+              f"(rerun with -v for the traceback, and please report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

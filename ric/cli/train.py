@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ric.cli.main import fraction, nonnegative_float, nonnegative_int, positive_float, positive_int
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -25,51 +27,68 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--move-set", choices=("fragment", "atom"), default="fragment")
     p.add_argument("--vocab", help="fragment vocabulary (default: built from --data)")
     p.add_argument("--out", help="run directory")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint")
-    p.add_argument("--epochs", type=int, default=10, help="default 10")
-    p.add_argument("--max-steps", type=int, help="stop after this many steps in total")
-    p.add_argument("--batch-size", type=int, default=64, help="molecules per step and process (default 64)")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--hidden", type=int, help="hidden size (default 128 for chain, 256 for VAEs)")
-    p.add_argument("--depth", type=int, default=4, help="message-passing layers (default 4)")
-    p.add_argument("--steps-mean", type=float, default=5.0, help="mean corruption length (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="default 0")
-    p.add_argument("--workers", type=int, default=2, help="DataLoader workers doing the corruption (default 2)")
-    p.add_argument("--log-every", type=int, default=20, help="steps per metrics.csv row (default 20)")
-    p.add_argument("--valid-every", type=int, default=500, help="steps between validations (default 500)")
-    p.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default 200)")
-    p.add_argument("--valid-examples", type=int, default=2000, help="validation examples (default 2000)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint "
+                   "(only --max-steps and --time-budget may change)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start a new run in --out even if it holds one (its files are replaced)")
+    p.add_argument("--max-unusable", type=fraction, default=0.05, metavar="FRACTION",
+                   help="refuse data files in which more than this fraction of the molecules cannot be used "
+                   "(unparsable, or outside the fragment vocabulary); default 0.05, 1 accepts any")
+    p.add_argument("--epochs", type=positive_int, default=10, help="default 10")
+    p.add_argument("--max-steps", type=nonnegative_int, help="stop after this many steps in total")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="molecules per step and process (default 64)")
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--hidden", type=positive_int, help="hidden size (default 128 for chain, 256 for VAEs)")
+    p.add_argument("--depth", type=positive_int, default=4, help="message-passing layers (default 4)")
+    p.add_argument("--steps-mean", type=positive_float, default=5.0, help="mean corruption length (default 5)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="default 0")
+    p.add_argument("--workers", type=nonnegative_int, default=2, help="DataLoader workers doing the corruption (default 2)")
+    p.add_argument("--log-every", type=positive_int, default=20, help="steps per metrics.csv row (default 20)")
+    p.add_argument("--valid-every", type=positive_int, default=500, help="steps between validations (default 500)")
+    p.add_argument("--checkpoint-every", type=positive_int, default=200, help="steps between checkpoints (default 200)")
+    p.add_argument("--valid-examples", type=positive_int, default=2000, help="validation examples (default 2000)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     p.add_argument(
         "--time-budget",
-        type=float,
+        type=positive_float,
         metavar="CPU_SECONDS",
         help="stop after this many CPU seconds of training, summed over this process's threads "
         "and its corruption workers (for comparing models at one budget; default: no limit)",
     )
     vae = p.add_argument_group("VAE models (--model vae|hvae|vlae|iaf|nvae|lfvi|dim)")
     vae.add_argument("--tokens", choices=("smiles", "selfies"), default="smiles", help="representation (default smiles)")
-    vae.add_argument("--embedding", type=int, default=64, help="token embedding size (default 64)")
-    vae.add_argument("--latent", type=int, default=32, help="size of each latent group (default 32)")
-    vae.add_argument("--groups", type=int, default=3, help="latent levels of hvae/vlae/nvae (default 3)")
-    vae.add_argument("--flow-steps", type=int, default=4, help="IAF steps (default 4)")
-    vae.add_argument("--noise", type=int, default=32, help="noise size of lfvi/dim (default 32)")
-    vae.add_argument("--word-dropout", type=float, default=0.0, help="decoder word dropout (default 0)")
-    vae.add_argument("--kl-warmup", type=int, default=2000, help="KL warm-up steps (default 2000)")
-    vae.add_argument("--free-bits", type=float, default=0.0, help="minimum KL per group, nats (default 0)")
-    p.set_defaults(run=run)
+    vae.add_argument("--embedding", type=positive_int, default=64, help="token embedding size (default 64)")
+    vae.add_argument("--latent", type=positive_int, default=32, help="size of each latent group (default 32)")
+    vae.add_argument("--groups", type=positive_int, default=3, help="latent levels of hvae/vlae/nvae (default 3)")
+    vae.add_argument("--flow-steps", type=positive_int, default=4, help="IAF steps (default 4)")
+    vae.add_argument("--noise", type=positive_int, default=32, help="noise size of lfvi/dim (default 32)")
+    vae.add_argument("--word-dropout", type=fraction, default=0.0, help="decoder word dropout (default 0)")
+    vae.add_argument("--kl-warmup", type=nonnegative_int, default=2000, help="KL warm-up steps (default 2000)")
+    vae.add_argument("--free-bits", type=nonnegative_float, default=0.0, help="minimum KL per group, nats (default 0)")
+    p.set_defaults(run=run, parser_defaults={a.dest: a.default for a in p._actions if a.dest != "help"})
+
+
+#: Options of the chain model only, and of the VAE models only (dest names).
+_CHAIN_OPTIONS = ("move_set", "vocab", "depth", "steps_mean", "workers", "max_unusable")
+_VAE_OPTIONS = ("tokens", "embedding", "latent", "groups", "flow_steps", "noise", "word_dropout", "kl_warmup",
+                "free_bits")
+#: Options a resumed run may change.
+_RESUME_OPTIONS = ("max_steps", "time_budget", "resume", "model")
+
+
+def _given(args: argparse.Namespace, names) -> list[str]:
+    """The options among ``names`` set to something other than their default."""
+    defaults = args.parser_defaults
+    return ["--" + n.replace("_", "-") for n in names if getattr(args, n) != defaults.get(n)]
 
 
 def _run_vae(args: argparse.Namespace) -> int:
-    from ric.cli.main import CommandError
     from ric.vae.training import VAETrainConfig, train_vae
 
     if args.resume:
         result = train_vae(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget,
                            progress=True)
     else:
-        if not args.data or not args.out:
-            raise CommandError("--data and --out are required (or --resume RUN_DIR)")
         config = VAETrainConfig(
             data=args.data, out=args.out, model=args.model, valid=args.valid, tokens=args.tokens,
             epochs=args.epochs, max_steps=args.max_steps, time_budget=args.time_budget,
@@ -80,31 +99,74 @@ def _run_vae(args: argparse.Namespace) -> int:
             checkpoint_every=args.checkpoint_every, valid_examples=min(args.valid_examples, 1000),
             device=args.device,
         )  # fmt: skip
-        result = train_vae(config, progress=True)
+        result = train_vae(config, progress=True, overwrite=args.overwrite)
     print(f"step {result.step} ({result.seconds:.0f} s): valid ELBO {result.valid_elbo:.3f}; checkpoint {result.checkpoint}")
     return 0
 
 
-def _resumes_vae(run_dir: str) -> bool:
+def _run_family(run_dir: str) -> str:
+    """The model of a run directory's checkpoint: ``"chain"`` or the VAE model name."""
     from pathlib import Path
 
     from ric.training.checkpoint import load_checkpoint
 
-    return load_checkpoint(Path(run_dir) / "checkpoint.pt").get("model_family") == "vae"
+    payload = load_checkpoint(Path(run_dir) / "checkpoint.pt")
+    if payload.get("model_family", "chain") == "chain":
+        return "chain"
+    return str(payload.get("train_config", {}).get("model", payload["model_family"]))
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Refuse options that would be ignored, and unsafe run directories (before any slow import)."""
+    from pathlib import Path
+
+    from ric.cli.main import CommandError
+    from ric.files import check_run_dir, input_file
+
+    if args.resume:
+        if not (Path(args.resume) / "checkpoint.pt").is_file():
+            raise CommandError(f"--resume {args.resume}: no checkpoint.pt there to continue from")
+        ignored = _given(args, [n for n in args.parser_defaults if n not in _RESUME_OPTIONS])
+        if ignored:
+            raise CommandError(f"{', '.join(ignored)}: a resumed run keeps the settings it started with; "
+                               "only --max-steps and --time-budget may change")
+        return
+    if not args.data or not args.out:
+        raise CommandError("--data and --out are required (or --resume RUN_DIR)")
+    input_file(args.data, "training data")
+    if args.valid:
+        input_file(args.valid, "validation data")
+    if args.vocab:
+        input_file(args.vocab, "vocabulary")
+    check_run_dir(args.out, args.overwrite)
+    for path in (args.data, args.valid, args.vocab):
+        if path and Path(path).resolve().parent == Path(args.out).resolve() and Path(path).name in (
+                "checkpoint.pt", "metrics.csv", "config.json"):
+            raise CommandError(f"{path} is one of the files a run writes in {args.out}")
+    wrong = _given(args, _VAE_OPTIONS if args.model == "chain" else _CHAIN_OPTIONS)
+    if wrong:
+        kind = "VAE-model" if args.model == "chain" else "chain-model"
+        raise CommandError(f"{', '.join(wrong)}: {kind} options, which do not apply to --model {args.model}")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.model != "chain" or (args.resume and _resumes_vae(args.resume)):
-        return _run_vae(args)
+    _check_arguments(args)
     from ric.cli.main import CommandError
+
+    if args.resume:
+        family = _run_family(args.resume)
+        if args.model != args.parser_defaults["model"] and args.model != family:
+            raise CommandError(f"--model {args.model}: {args.resume} holds a {family} run; resume it without --model")
+        if family != "chain":
+            return _run_vae(args)
+    elif args.model != "chain":
+        return _run_vae(args)
     from ric.training.config import TrainConfig
     from ric.training.loop import train
 
     if args.resume:
         result = train(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget, progress=True)
     else:
-        if not args.data or not args.out:
-            raise CommandError("--data and --out are required (or --resume RUN_DIR)")
         config = TrainConfig(
             data=args.data, out=args.out, valid=args.valid, move_set=args.move_set, vocab=args.vocab,
             epochs=args.epochs, max_steps=args.max_steps, time_budget=args.time_budget,
@@ -112,11 +174,13 @@ def run(args: argparse.Namespace) -> int:
             hidden=args.hidden or 128, depth=args.depth, steps_mean=args.steps_mean, seed=args.seed,
             workers=args.workers, log_every=args.log_every, valid_every=args.valid_every,
             checkpoint_every=args.checkpoint_every, valid_examples=args.valid_examples, device=args.device,
+            max_unusable=args.max_unusable,
         )
-        result = train(config, progress=True)
+        result = train(config, progress=True, overwrite=args.overwrite)
     if result.checkpoint is not None:
         print(
-            f"step {result.step}: valid loss {result.valid_loss:.4f}, top-1 {result.valid_top1:.3f} "
+            f"step {result.step} ({result.steps_done} this time, stopped by {result.stopped_by.replace('_', ' ')}): "
+            f"valid loss {result.valid_loss:.4f}, top-1 {result.valid_top1:.3f} "
             f"(stop-only baseline {result.valid_majority:.3f}); checkpoint {result.checkpoint}"
         )
     return 0

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -423,12 +422,9 @@ class Vocabulary:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the vocabulary as text (one fragment per line), atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write("\n".join(self.to_lines()) + "\n")
-        os.replace(tmp, path)
+        from ric.files import atomic_write
+
+        atomic_write(path, lambda fh: fh.write("\n".join(self.to_lines()) + "\n"))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Vocabulary":
@@ -437,8 +433,11 @@ class Vocabulary:
         Raises:
             ValueError: naming the file and line of a malformed entry.
         """
-        with open(path) as fh:
-            return cls.from_lines(fh, source=str(path))
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return cls.from_lines(fh, source=str(path))
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not a vocabulary file (not UTF-8 text: {exc.reason})") from None
 
     @classmethod
     def from_lines(cls, lines: Iterable[str], source: str = "<vocabulary>") -> "Vocabulary":
@@ -455,6 +454,8 @@ class Vocabulary:
                 graph = MolGraph.from_kekule_smiles(parts[0])
             except ValueError as exc:
                 raise ValueError(f"{source}:{line_no}: {exc}") from exc
+            if len(parts) == 3 and not parts[2].strip().isdigit():
+                raise ValueError(f"{source}:{line_no}: the count {parts[2]!r} is not a non-negative integer")
             count = int(parts[2]) if len(parts) == 3 else 0
             labels = [graph.atom_type(a) for a in range(graph.num_atoms)]
             made.append(_make_fragment(0, labels, list(graph.bonds), parts[1] == "ring", count))

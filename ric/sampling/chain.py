@@ -61,8 +61,20 @@ class ChainConfig:
     match_corruption: bool = False
 
     def __post_init__(self) -> None:
-        if self.thin < 1 or self.burn_in < 0 or self.max_reconstruction_steps < 1 or self.temperature <= 0:
-            raise ValueError(f"invalid chain settings: {self}")
+        import math
+
+        checks = [
+            ("steps_mean", math.isfinite(self.steps_mean) and self.steps_mean > 0, "a finite number > 0"),
+            ("burn_in", self.burn_in >= 0, ">= 0"),
+            ("thin", self.thin >= 1, ">= 1"),
+            ("max_reconstruction_steps", self.max_reconstruction_steps >= 1, ">= 1"),
+            ("max_atoms", self.max_atoms is None or self.max_atoms >= 1, ">= 1"),
+            ("temperature", math.isfinite(self.temperature) and self.temperature > 0, "a finite number > 0"),
+            ("max_redraws", self.max_redraws >= 0, ">= 0"),
+        ]
+        for name, ok, wanted in checks:
+            if not ok:
+                raise ValueError(f"chain setting {name} must be {wanted}, got {getattr(self, name)!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -74,6 +74,7 @@ def find_starts(
     count: int,
     seed: int,
     scaffold: str | None = None,
+    max_atoms: int | None = None,
 ) -> tuple[list[MolGraph], list[frozenset[int]]]:
     """Pick up to ``count`` usable starting molecules in a seeded random order.
 
@@ -85,9 +86,12 @@ def find_starts(
         scaffold: SMARTS or SMILES that every start must contain; its matched atoms are
             returned as protected. If no candidate contains it and it is a valid
             molecule, the scaffold itself is the start.
+        max_atoms: skip candidates with more heavy atoms (default: no cap), so that a
+            chain under a size cap starts inside it.
 
     Raises:
-        ValueError: if the scaffold does not parse or no usable start exists.
+        ValueError: if the scaffold does not parse or no usable start exists (the
+            message says which condition no candidate met).
     """
     from rdkit import Chem
 
@@ -98,6 +102,7 @@ def find_starts(
         if pattern is None:
             raise ValueError(f"scaffold {scaffold!r} is neither valid SMARTS nor SMILES")
     starts, protected = [], []
+    usable = smallest = 0
     for i in np.random.default_rng(seed).permutation(len(smiles)):
         if len(starts) >= count:
             break
@@ -106,6 +111,10 @@ def find_starts(
         except MoleculeError:
             continue
         if move_set.check_state(graph) is not None:
+            continue
+        usable += 1
+        if max_atoms is not None and graph.num_atoms > max_atoms:
+            smallest = min(smallest or graph.num_atoms, graph.num_atoms)
             continue
         atoms: frozenset[int] = frozenset()
         if pattern is not None:
@@ -125,11 +134,47 @@ def find_starts(
         problem = move_set.check_state(graph)
         if problem is not None:
             raise ValueError(f"scaffold {scaffold!r} cannot be a starting state: {problem}")
+        if max_atoms is not None and graph.num_atoms > max_atoms:
+            raise ValueError(f"the scaffold {scaffold!r} alone has {graph.num_atoms} heavy atoms, over the cap of {max_atoms}")
         starts, protected = [graph], [frozenset(range(graph.num_atoms))]
         logger.info("no starting molecule contains the scaffold; starting every chain from it")
     if not starts:
-        raise ValueError("no usable starting molecule")
+        if not usable:
+            raise ValueError(f"none of the {len(smiles)} starting molecules is usable with the {move_set.name} move set")
+        if smallest:
+            raise ValueError(f"no starting molecule has at most {max_atoms} heavy atoms (the smallest usable one "
+                             f"has {smallest}): raise --max-atoms or give smaller starting molecules with --init")
+        raise ValueError(f"no starting molecule contains the scaffold {scaffold!r}")
     return starts, protected
+
+
+def training_data(checkpoint: str | os.PathLike, payload: dict) -> str | os.PathLike:
+    """The training molecules a checkpoint records, for starting its chains.
+
+    Runs record their data as an absolute path with its SHA-256 (``payload["data_files"]``);
+    older ones only as written on the command line (``train_config.data``), which may be
+    relative to wherever training ran. The bundled default model's data is the bundled
+    training set.
+
+    Raises:
+        ValueError: the recorded file is not found; the message says to pass ``--init``.
+    """
+    from ric.data import path_of
+    from ric.files import file_sha256
+
+    recorded = (payload.get("data_files") or {}).get("data") or {}
+    data = recorded.get("path") or payload.get("train_config", {}).get("data")
+    if DEFAULT_CHECKPOINT.exists() and os.path.samefile(checkpoint, DEFAULT_CHECKPOINT):
+        return path_of("bundled", "train")
+    if not data:
+        raise ValueError(f"{checkpoint} records no training data: give starting molecules with --init FILE")
+    if not Path(data).is_file():
+        relative = "" if Path(data).is_absolute() else f" (a path relative to where training ran, not found from {Path.cwd()})"
+        raise ValueError(f"the training data recorded in {checkpoint}, {data}{relative}, is not available: "
+                         f"give starting molecules with --init FILE")
+    if recorded.get("sha256") and file_sha256(data) != recorded["sha256"]:
+        logger.warning("%s has changed since %s was trained: its molecules are used as starts all the same", data, checkpoint)
+    return data
 
 
 class ChainGenerator:
@@ -185,17 +230,17 @@ class ChainGenerator:
             options: ``batch_size``, ``seed``, ``scaffold`` and :class:`ChainConfig` fields.
         """
         from ric.chem.io import read_smiles_records
-        from ric.data import load
 
         path = Path(path) if path is not None else DEFAULT_CHECKPOINT
         model, move_set, payload = load_model(path, device)
         if init is None:
-            data = payload.get("train_config", {}).get("data")
-            if data and Path(data).exists():
-                init = data
-            else:
-                init = load("bundled", "train")
-        starts = [r.smiles for r in read_smiles_records(init)] if isinstance(init, (str, os.PathLike)) else list(init)
+            init = training_data(path, payload)
+        if isinstance(init, (str, os.PathLike)):
+            starts = [r.smiles for r in read_smiles_records(init)]
+            logger.info("starting molecules: %s (%d)", Path(init).resolve(), len(starts))
+        else:
+            starts = list(init)
+            logger.info("starting molecules: %d given", len(starts))
         chain_fields = set(ChainConfig.__dataclass_fields__)
         chain_options = {k: v for k, v in options.items() if k in chain_fields}
         other = {k: v for k, v in options.items() if k not in chain_fields}
@@ -203,23 +248,37 @@ class ChainGenerator:
         return cls(move_set, None if uniform else model, starts, ChainConfig(**chain_options), **other)
 
     def _sampler(self, seed: int, batch_size: int) -> ChainSampler:
-        initial, protected = find_starts(self.starts, self.move_set, batch_size, seed, self.scaffold)
+        initial, protected = find_starts(
+            self.starts, self.move_set, batch_size, seed, self.scaffold, max_atoms=self.config.max_atoms
+        )
         scorer = UniformScorer() if self.model is None else NetworkScorer(self.model)
         return ChainSampler(self.move_set, scorer, initial, self.config, protected)
 
     def sample(
         self, n: int, *, seed: int | None = None, batch_size: int | None = None, progress: bool = False
     ) -> Iterator[Sample]:
-        """Yield ``n`` samples with their chain statistics.
+        """``n`` samples with their chain statistics, as an iterator.
+
+        The chains are set up when this is called, so a problem with the starting
+        molecules or the scaffold raises here, before the first sample is asked for.
 
         Args:
             n: number of samples.
             seed: fixes the output (default: the generator's seed).
             batch_size: chains run together (default: the generator's).
             progress: show a tqdm bar with molecules per second.
+
+        Raises:
+            ValueError: no usable starting molecule (see :func:`find_starts`).
         """
         seed = self.seed if seed is None else seed
         batch_size = batch_size or self.batch_size
+        sampler = self._sampler(seed, batch_size) if n > 0 else None
+        return self._samples(sampler, n, seed, batch_size, progress)
+
+    def _samples(
+        self, sampler: ChainSampler | None, n: int, seed: int, batch_size: int, progress: bool
+    ) -> Iterator[Sample]:
         bar = None
         if progress:
             from tqdm import tqdm
@@ -227,9 +286,9 @@ class ChainGenerator:
             bar = tqdm(total=n, unit="mol", desc="generating")
         produced = 0
         try:
-            if n <= 0:
+            if sampler is None:
                 return
-            for sample in self._sampler(seed, batch_size).run(batch_size, seed):
+            for sample in sampler.run(batch_size, seed):
                 yield sample
                 produced += 1
                 if bar is not None:

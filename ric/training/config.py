@@ -36,6 +36,9 @@ class TrainConfig(PlainDataConfig):
         checkpoint_every: steps between checkpoints (default 200; also at the end).
         valid_examples: corrupted validation examples (default 2,000).
         device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"`` or ``"cuda[:N]"``.
+        max_unusable: refuse to train when a larger fraction of a data file's records
+            cannot be used (unparsable, or not usable with the move set, e.g. fragments
+            outside the vocabulary); default 0.05. Set 1.0 to train on whatever is usable.
     """
 
     data: str
@@ -60,6 +63,7 @@ class TrainConfig(PlainDataConfig):
     checkpoint_every: int = 200
     valid_examples: int = 2000
     device: str = "auto"
+    max_unusable: float = 0.05
 
     strict_keys = True
 
@@ -73,6 +77,8 @@ class TrainConfig(PlainDataConfig):
             raise ValueError(f"max_steps must be >= 0, got {self.max_steps}")
         if self.time_budget is not None and not self.time_budget > 0:
             raise ValueError(f"time_budget must be positive CPU seconds, got {self.time_budget}")
+        if not 0 <= self.max_unusable <= 1:
+            raise ValueError(f"max_unusable must be a fraction in [0, 1], got {self.max_unusable}")
         if self.workers < 0:
             raise ValueError(f"workers must be >= 0, got {self.workers}")
 

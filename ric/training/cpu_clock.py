@@ -47,4 +47,4 @@ class CpuClock:
 
     def seconds(self) -> float:
         """CPU seconds since the clock was created, plus ``offset``."""
-        return self.offset + self._total() - self._origin
+        return self.offset + max(0.0, self._total() - self._origin)

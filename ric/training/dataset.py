@@ -23,29 +23,50 @@ __all__ = ["CorruptionDataset", "EpochSampler", "load_graphs"]
 logger = logging.getLogger(__name__)
 
 
-def load_graphs(path: str, move_set: Any | None = None, strict: bool = False) -> list[MolGraph]:
+def load_graphs(path: str, move_set: Any | None = None, strict: bool = False,
+                max_unusable: float = 1.0) -> list[MolGraph]:
     """Standardised molecules of a file, keeping those ``move_set`` can use.
 
-    Unusable molecules are logged with file and line and counted, never fatal unless
-    ``strict``.
+    Unusable records (unparsable, or not usable with ``move_set``) are counted; the first
+    few of each kind are logged with file and line, then one summary line.
+
+    Args:
+        path: molecule file.
+        move_set: keep only molecules it can use (default: no such check).
+        strict: raise on the first unusable record (default ``False``).
+        max_unusable: raise when a larger fraction of the records is unusable
+            (default 1.0: never).
+
+    Raises:
+        ValueError: no usable molecule, more than ``max_unusable`` unusable, or (strict)
+            the first unusable record; the message names the file and what to do.
     """
     from ric.chem.io import ReadStats, read_molecules
 
     stats = ReadStats()
     graphs = []
-    unusable = 0
+    reason = f"not usable with the {move_set.name} move set" if move_set is not None else ""
     for record, _, graph in read_molecules(path, strict=strict, stats=stats):
         problem = move_set.check_state(graph) if move_set is not None else None
         if problem is not None:
-            unusable += 1
             if strict:
                 raise ValueError(f"{path}:{record.line}: {record.smiles}: {problem}")
-            logger.warning("%s:%d: skipped %s: %s", path, record.line, record.smiles, problem)
+            stats.add_unusable(reason, record, problem)
             continue
         graphs.append(graph)
-    logger.info("%s; %d not usable with this move set; %d molecules kept", stats.summary(), unusable, len(graphs))
+    summary = stats.summary()
+    (logger.warning if stats.total_skipped else logger.info)("%s", summary)
     if not graphs:
-        raise ValueError(f"{path}: no usable molecules")
+        raise ValueError(f"{summary}: no usable molecules")
+    if stats.unusable_fraction > max_unusable:
+        hint = ""
+        if stats.skipped.get(reason) and getattr(move_set, "name", "") == "fragment":
+            hint = f"; does the vocabulary fit this data? (build one with: ric vocab {path} -o vocab.txt)"
+        raise ValueError(
+            f"{stats.total_skipped} of {stats.seen} records of {path} ({stats.unusable_fraction:.1%}) cannot be "
+            f"used, more than the {max_unusable:.0%} allowed{hint}; to train on the {len(graphs)} usable ones, "
+            f"pass --max-unusable 1"
+        )
     return graphs
 
 

@@ -55,6 +55,8 @@ class TrainResult:
             ``valid_majority`` is the top-1 accuracy of always answering stop, the most
             frequent label.
         checkpoint: path of the final checkpoint (rank 0) or ``None``.
+        steps_done: optimiser steps done by this call (0 when a resumed run had nothing left).
+        stopped_by: what ended training: ``"max_steps"``, ``"epochs"`` or ``"time_budget"``.
     """
 
     step: int
@@ -63,6 +65,8 @@ class TrainResult:
     valid_top1: float | None
     valid_majority: float | None
     checkpoint: Path | None
+    steps_done: int = 0
+    stopped_by: str = "epochs"
 
 
 def resolve_device(spec: str = "auto") -> torch.device:
@@ -158,8 +162,12 @@ def _lr_lambda(warmup: int):
 
 def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None = None,
           max_steps: int | None = None, time_budget: float | None = None,
-          progress: bool = False) -> TrainResult:
+          progress: bool = False, overwrite: bool = False) -> TrainResult:
     """Train a reconstruction model, or continue an interrupted run.
+
+    A new run records its input files by absolute path and SHA-256 (checkpoint key
+    ``data_files``); resuming checks that they are still there and unchanged, so a run
+    can be continued from any directory and never silently on other data.
 
     Args:
         config: the run's settings (ignored when resuming, except as noted).
@@ -169,17 +177,35 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         time_budget: overrides ``time_budget`` of the (stored) configuration: CPU seconds of
             the whole run, so a resumed run counts the seconds already spent.
         progress: show a tqdm progress bar (rank 0).
+        overwrite: start a new run in ``config.out`` even if it holds one (default
+            ``False``: that raises :class:`FileExistsError`).
 
     Returns:
         A :class:`TrainResult`.
     """
+    from ric.files import check_recorded_inputs, check_run_dir, record_inputs, recorded_path
+
     rank, world, local_rank = _distributed()
     checkpoint = None
     if resume is not None:
         checkpoint = load_checkpoint(Path(resume) / CHECKPOINT_NAME)
+        if checkpoint.get("model_family", "chain") != "chain":
+            raise ValueError(f"{resume} holds a {checkpoint['model_family']} run, not a chain-model run")
         config = TrainConfig.from_dict(checkpoint["train_config"])
-    if config is None:
+        if "data_files" in checkpoint:
+            check_recorded_inputs(checkpoint["data_files"], resume)
+        else:  # runs of ric <= 0.x recorded the paths as typed
+            config = config.replace(data=recorded_path(config.data, resume, "training data"),
+                                    valid=recorded_path(config.valid, resume, "validation data"))
+        data_files = checkpoint.get("data_files", {})
+    elif config is None:
         raise ValueError("train() needs a config or a run directory to resume")
+    else:
+        check_run_dir(config.out, overwrite)
+        absolute = {k: str(Path(getattr(config, k)).resolve()) for k in ("data", "valid", "vocab", "out")
+                    if getattr(config, k) is not None}
+        config = config.replace(**absolute)
+        data_files = record_inputs(data=config.data, valid=config.valid, vocab=config.vocab)
     if max_steps is not None:
         config = config.replace(max_steps=max_steps)
     if time_budget is not None:
@@ -211,14 +237,14 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
             vocab = Vocabulary.load(config.vocab)
         else:
             logger.info("building the fragment vocabulary from %s", config.data)
-            vocab = Vocabulary.build(load_graphs(config.data))
+            vocab = Vocabulary.build(load_graphs(config.data, max_unusable=config.max_unusable))
         move_set = make_move_set("fragment", vocab=vocab)
     else:
         move_set = make_move_set("atom")
     corruption = CorruptionConfig(steps_mean=config.steps_mean)
-    graphs = load_graphs(config.data, move_set)
+    graphs = load_graphs(config.data, move_set, max_unusable=config.max_unusable)
     if config.valid:
-        valid_graphs = load_graphs(config.valid, move_set)
+        valid_graphs = load_graphs(config.valid, move_set, max_unusable=config.max_unusable)
     else:
         rng = np.random.default_rng(config.seed)
         order = rng.permutation(len(graphs))
@@ -298,6 +324,7 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
             "rng": rng_state(),
             "cpu_seconds": clock.seconds(),
             "metrics": dict(last_valid),
+            "data_files": data_files,
         }
         path = out / CHECKPOINT_NAME
         save_checkpoint(path, payload)
@@ -319,6 +346,7 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
     start = time.time()
     clock = CpuClock(offset=float(checkpoint.get("cpu_seconds", 0.0)) if checkpoint is not None else 0.0)
     budget = config.time_budget if config.time_budget is not None else math.inf
+    first_step = step
     out_of_time = False
     window_loss, window_hit, window_n, window_stop, window_t = 0.0, 0.0, 0, 0, time.time()
     last_path = None
@@ -369,6 +397,23 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
             batch_in_epoch = 0
     if bar is not None:
         bar.close()
+    stopped_by = "time_budget" if out_of_time else "max_steps" if step >= limit else "epochs"
+    if is_main and window_n:  # the steps since the last row, e.g. when the budget ran out mid-window
+        metrics.write(
+            step=step, epoch=epoch, split="train", loss=f"{window_loss / window_n:.5f}",
+            top1=f"{window_hit / window_n:.4f}", stop_fraction=f"{window_stop / window_n:.4f}",
+            lr=f"{scheduler.get_last_lr()[0]:.3g}",
+            examples_per_s=f"{window_n * world / max(time.time() - window_t, 1e-9):.1f}",
+            elapsed_s=f"{time.time() - start:.1f}", cpu_s=f"{clock.seconds():.1f}",
+        )
+    if step == first_step and checkpoint is not None and is_main:
+        reason = {
+            "time_budget": f"its CPU budget of {budget:.0f} s is spent ({clock.seconds():.0f} s used); "
+                           f"give a larger --time-budget to continue",
+            "max_steps": f"it has reached --max-steps {config.max_steps}; give a larger --max-steps to continue",
+            "epochs": f"it has done all {config.epochs} epochs",
+        }[stopped_by]
+        logger.warning("%s: nothing to do at step %d: %s", out, step, reason)
     if is_main:
         if last_valid.get("valid_step") != step:
             validate()
@@ -386,4 +431,6 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         valid_top1=last_valid.get("valid_top1"),
         valid_majority=last_valid.get("valid_majority"),
         checkpoint=last_path,
+        steps_done=step - first_step,
+        stopped_by=stopped_by,
     )

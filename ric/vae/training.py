@@ -184,6 +184,7 @@ def train_vae(
     max_steps: int | None = None,
     time_budget: float | None = None,
     progress: bool = False,
+    overwrite: bool = False,
 ) -> VAETrainResult:
     """Train a sequence VAE, or continue an interrupted run.
 
@@ -194,15 +195,33 @@ def train_vae(
         time_budget: overrides the (stored) ``time_budget``, in CPU seconds of the whole run
             (a resumed run counts the seconds already spent).
         progress: tqdm progress bar.
+        overwrite: start a new run in ``config.out`` even if it holds one (default
+            ``False``: that raises :class:`FileExistsError`).
+
+    A new run records its data files by absolute path and SHA-256; resuming checks them
+    (see :func:`ric.training.loop.train`).
     """
+    from ric.files import check_recorded_inputs, check_run_dir, record_inputs, recorded_path
+
     payload = None
     if resume is not None:
         payload = load_checkpoint(Path(resume) / CHECKPOINT_NAME)
         if payload.get("model_family") != MODEL_FAMILY:
             raise ValueError(f"{resume} holds a chain-model run: resume it without --model")
         config = VAETrainConfig.from_dict(payload["train_config"])
-    if config is None:
+        if "data_files" in payload:
+            check_recorded_inputs(payload["data_files"], resume)
+        else:
+            config = replace(config, data=recorded_path(config.data, resume, "training data"),
+                             valid=recorded_path(config.valid, resume, "validation data"))
+        data_files = payload.get("data_files", {})
+    elif config is None:
         raise ValueError("train_vae() needs a config or a run directory to resume")
+    else:
+        check_run_dir(config.out, overwrite)
+        config = replace(config, **{k: str(Path(getattr(config, k)).resolve()) for k in ("data", "valid", "out")
+                                    if getattr(config, k) is not None})
+        data_files = record_inputs(data=config.data, valid=config.valid)
     if max_steps is not None:
         config = replace(config, max_steps=max_steps)
     if time_budget is not None:
@@ -270,6 +289,7 @@ def train_vae(
                 "seconds": seconds,
                 "cpu_seconds": clock.seconds(),
                 "rng": rng_state(),
+                "data_files": data_files,
             },
         )
         return path
@@ -286,6 +306,7 @@ def train_vae(
     started = time.perf_counter() - seconds
     clock = CpuClock(offset=float(payload.get("cpu_seconds", 0.0) if payload else 0.0))
     stop = False
+    first_step = step
     try:
         while epoch < config.epochs and not stop:
             order = np.random.default_rng([config.seed, epoch]).permutation(len(x_train))
@@ -335,6 +356,15 @@ def train_vae(
             else:
                 epoch += 1
                 position = 0
+        if step == first_step and payload is not None:
+            if limit is not None and step >= limit:
+                reason = f"it has reached --max-steps {limit}; give a larger --max-steps to continue"
+            elif config.time_budget is not None and clock.seconds() >= config.time_budget:
+                reason = (f"its CPU budget of {config.time_budget:.0f} s is spent ({clock.seconds():.0f} s used); "
+                          "give a larger --time-budget to continue")
+            else:
+                reason = f"it has done all {config.epochs} epochs"
+            logger.warning("%s: nothing to do at step %d: %s", out, step, reason)
         valid_elbo, valid_kl = _validate(model, x_valid, device, config.batch_size)
         writer.writerow({"step": step, "epoch": epoch, "seconds": round(seconds, 2),
                          "valid_elbo": round(valid_elbo, 4), "valid_kl": round(valid_kl, 4)})  # fmt: skip

@@ -128,14 +128,17 @@ def test_generate_cli_is_reproducible_and_writes_stats(tmp_path, fragment_set, t
 
 
 def test_interrupted_generate_keeps_whole_lines(tmp_path, fragment_set, tiny_model, zinc_smiles):
+    """kill -9 leaves the previous output untouched and whole lines in OUT.partial."""
     ckpt = tmp_path / "tiny.pt"
     _write_checkpoint(ckpt, fragment_set, tiny_model)
     init = tmp_path / "init.smi"
     init.write_text("\n".join(zinc_smiles[:40]) + "\n")
-    out = tmp_path / "out.smi"
+    final = tmp_path / "out.smi"
+    final.write_text("CCO previous result\n")
+    out = tmp_path / "out.smi.partial"
     proc = subprocess.Popen(
         [sys.executable, "-m", "ric", "generate", "--checkpoint", str(ckpt), "--init", str(init),
-         "-n", "100000", "--batch-size", "4", "--max-reconstruction-steps", "4", "--max-atoms", "45", "-o", str(out)],
+         "-n", "100000", "--batch-size", "4", "--max-reconstruction-steps", "4", "--max-atoms", "45", "-o", str(final)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
@@ -152,6 +155,7 @@ def test_interrupted_generate_keeps_whole_lines(tmp_path, fragment_set, tiny_mod
     assert len(lines) >= 10
     complete = lines if text.endswith("\n") else lines[:-1]
     assert all(_valid_connected(s) for s in complete)
+    assert final.read_text() == "CCO previous result\n"
 
 
 def test_bundled_checkpoint_loads_and_generates(tmp_path):
