@@ -241,6 +241,17 @@ def load_checkpoint(
     try:
         payload = torch.load(target, map_location=map_location, weights_only=True)
     except Exception as exc:
+        text = str(exc)
+        if "Unsupported global" in text:
+            # torch's message suggests weights_only=False: never pass that advice on for a
+            # file of unknown origin (unpickling runs arbitrary code).
+            raise CheckpointError(
+                f"checkpoint {target} is not a ric checkpoint: it holds pickled Python objects, and ric "
+                f"only loads plain-data checkpoints (tensors, numbers, strings, lists, dicts)"
+            ) from None
+        if "weights_only" in text or "Weights only" in text:
+            raise CheckpointError(f"checkpoint {target} is not a ric checkpoint (not a plain-data torch file), "
+                                  f"or it is corrupted") from None
         raise CheckpointError(
             f"checkpoint {target} is truncated or corrupted ({_short(exc)})"
         ) from exc
