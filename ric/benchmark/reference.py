@@ -7,14 +7,22 @@ Everything the metrics need from the reference (KL-divergence descriptors, ChemN
 activation statistics for FCD, MOSES fingerprints, fragments, scaffolds and properties)
 is computed once and cached in an ``.npz`` file keyed by the drawn molecules (hence the
 source, seed and n), the RDKit version and :data:`STATS_VERSION`, so a second run
-against the same reference skips all of it.
+against the same reference skips all of it. The KL-divergence descriptors are computed on
+the first :data:`KL_REFERENCE_MAX` molecules of the draw (a random subset, as GuacaMol
+draws 10,000), since their within-set nearest-neighbour similarity grows with the square
+of the size; every other statistic uses the whole reference (the MOSES test sets have
+176,000 molecules).
+
+The canonical forms of a large training set (novelty against the 1.58 million MOSES
+training molecules) are cached the same way by :func:`load_training_set`.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import os
-import tempfile
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -23,12 +31,22 @@ import numpy as np
 
 from ric.metrics.distribution import canonical_or_none
 
-__all__ = ["ReferenceStats", "draw_reference", "load_reference", "default_cache_dir", "STATS_VERSION"]
+__all__ = [
+    "ReferenceStats",
+    "draw_reference",
+    "load_reference",
+    "load_training_set",
+    "default_cache_dir",
+    "STATS_VERSION",
+    "KL_REFERENCE_MAX",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Bump when the cached statistics change meaning; old cache files are then ignored.
-STATS_VERSION = 1
+STATS_VERSION = 2
+#: Reference molecules the KL-divergence descriptors are computed on, at most.
+KL_REFERENCE_MAX = 10000
 
 
 def default_cache_dir() -> Path:
@@ -74,7 +92,8 @@ class ReferenceStats:
         smiles: the reference molecules (canonical, stereo removed).
         source: where they were drawn from (a path or dataset name).
         seed: the seed of the draw.
-        kl: :func:`~ric.metrics.distribution.kl_descriptors` of the molecules.
+        kl: :func:`~ric.metrics.distribution.kl_descriptors` of the first
+            :data:`KL_REFERENCE_MAX` molecules.
         fcd: :class:`~ric.metrics.fcd.GaussianStats` of their ChemNet activations.
         moses: :class:`~ric.metrics.moses.MosesReference`.
         rings: number of rings per molecule ``[n]`` (for plots).
@@ -106,7 +125,7 @@ class ReferenceStats:
 
         mols = [Chem.MolFromSmiles(s) for s in smiles]
         logger.info("reference statistics: %d molecules from %s (seed %d)", len(mols), source, seed)
-        kl = kl_descriptors(mols)
+        kl = kl_descriptors(mols[:KL_REFERENCE_MAX])
         moses = MosesReference.from_mols(mols)
         acts = chemnet_activations(list(smiles), device=device, progress=progress)
         rings = np.array([rdMolDescriptors.CalcNumRings(m) for m in mols], dtype=np.float64)
@@ -145,11 +164,27 @@ class ReferenceStats:
         )
 
 
+def _stem(source: str) -> str:
+    """A file-name-safe short name of a source (``data/zinc_train.smi`` -> ``zinc_train``)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", Path(source).name.split(".")[0]).strip("_") or "reference"
+
+
+def _write_cache(path: Path, write: Any, binary: bool = True) -> None:
+    """Write a cache file atomically; a cache that cannot be written is only a warning."""
+    from ric.files import atomic_write
+
+    try:
+        atomic_write(path, write, binary=binary)
+        logger.info("cached %s", path)
+    except OSError as exc:
+        logger.warning("could not write the cache file %s (%s); carrying on without it", path, exc)
+
+
 def _cache_file(cache_dir: Path, smiles: Sequence[str], source: str, seed: int) -> Path:
     import rdkit
 
     digest = hashlib.sha256("\n".join(smiles).encode()).hexdigest()[:16]
-    stem = Path(source).name.split(".")[0] or "reference"
+    stem = _stem(source)
     return cache_dir / f"{stem}-seed{seed}-n{len(smiles)}-rdkit{rdkit.__version__}-v{STATS_VERSION}-{digest}.npz"
 
 
@@ -191,14 +226,55 @@ def load_reference(
             logger.warning("ignoring unreadable reference cache %s (%s)", path, exc)
     stats = ReferenceStats.compute(drawn, source, seed, device=device, progress=progress)
     if use_cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **stats.state_dict())
-            os.replace(tmp, path)
-            logger.info("cached reference statistics in %s", path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        state = stats.state_dict()
+        _write_cache(path, lambda fh: np.savez(fh, **state))
     return stats
+
+
+def load_training_set(
+    smiles: Sequence[str],
+    *,
+    source: str,
+    cache_dir: str | os.PathLike | None = None,
+    use_cache: bool = True,
+    min_cached: int = 100000,
+) -> set[str]:
+    """The canonical SMILES (stereo removed, invalid dropped) of a training set, for novelty.
+
+    Canonicalising the 1.58 million MOSES training molecules takes minutes, so for a set
+    of at least ``min_cached`` strings the result is cached as gzipped text in the
+    reference cache, keyed by the strings, the RDKit version and :data:`STATS_VERSION`.
+
+    Args:
+        smiles: the training SMILES.
+        source: name used in the cache file name (e.g. ``moses:train``).
+        cache_dir: the cache (default :func:`default_cache_dir`).
+        use_cache: read and write the cache (default ``True``).
+        min_cached: smaller sets are canonicalised without the cache (default 100,000).
+    """
+    import rdkit
+
+    if not use_cache or len(smiles) < min_cached:
+        return {c for c in map(canonical_or_none, smiles) if c is not None}
+    digest = hashlib.sha256("\n".join(smiles).encode()).hexdigest()[:16]
+    name = f"{_stem(source)}-canonical-n{len(smiles)}-rdkit{rdkit.__version__}-v{STATS_VERSION}-{digest}.txt.gz"
+    path = (Path(cache_dir) if cache_dir else default_cache_dir()) / name
+    if path.exists():
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                known = set(fh.read().split("\n"))
+            known.discard("")
+            logger.info("canonical training set from cache %s", path)
+            return known
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            logger.warning("ignoring unreadable cache %s (%s)", path, exc)
+    logger.info("canonicalising %d training molecules of %s (cached for later runs)", len(smiles), source)
+    known = {c for c in map(canonical_or_none, smiles) if c is not None}
+    text = "\n".join(sorted(known)).encode("utf-8")
+
+    def write(fh: Any) -> None:
+        with gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) as gz:
+            gz.write(text)
+
+    _write_cache(path, write)
+    return known

@@ -10,7 +10,18 @@ Files written to the output directory:
   each generator against the reference (matplotlib, Agg backend);
 * ``grid_<generator>.png``: the first distinct valid molecules of each generator.
 
-Every file is written to a temporary name and renamed, so a report is never half-written.
+With the MOSES protocol (``ric benchmark --reference moses``) each generator is scored
+against MOSES Test and TestSF; ``results.json`` then has ``"protocol": "moses"``, a
+``references`` list, each generator's TestSF metrics under ``by_reference`` and its row of
+the MOSES table under ``moses`` (the key names of ``moses.get_all_metrics``: ``FCD/Test``,
+``FCD/TestSF``, ``SNN/Test``, ...), and ``results.md`` has a MOSES-protocol table.
+
+unique@1k and unique@10k are shown as not computed (``null`` in JSON) for a generator
+with fewer valid molecules than ``k``: ``--fast`` scores 1,000 molecules, so it reports
+no unique@10k.
+
+Every file is written with :func:`ric.files.atomic_write` (a temporary name renamed, the
+usual file mode), so a report is never half-written.
 """
 from __future__ import annotations
 
@@ -19,17 +30,17 @@ import logging
 import os
 import platform
 import sys
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ric.benchmark.reference import ReferenceStats
 from ric.benchmark.suite import GeneratorResult
+from ric.files import atomic_write
 
-__all__ = ["provenance", "write_report", "STEREO_POLICY"]
+__all__ = ["provenance", "write_report", "moses_row", "STEREO_POLICY", "MOSES_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,15 +104,55 @@ def provenance(argv: Sequence[str] | None = None) -> dict[str, Any]:
     }
 
 
-def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+#: Unique@k rows: key -> k.
+_UNIQUE_K = {"unique_at_1k": 1000, "unique_at_10k": 10000}
+
+#: The columns of the MOSES table, in its order: (label in the table and in ``moses``, how
+#: to read it from a generator entry: a key, or (reference, key) with ``None`` for the primary).
+MOSES_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("valid", "valid"),
+    ("unique@1000", "unique_at_1k"),
+    ("unique@10000", "unique_at_10k"),
+    ("FCD/Test", (None, "fcd")),
+    ("FCD/TestSF", ("TestSF", "fcd")),
+    ("SNN/Test", (None, "snn")),
+    ("SNN/TestSF", ("TestSF", "snn")),
+    ("Frag/Test", (None, "frag")),
+    ("Frag/TestSF", ("TestSF", "frag")),
+    ("Scaf/Test", (None, "scaf")),
+    ("Scaf/TestSF", ("TestSF", "scaf")),
+    ("IntDiv", "int_div1"),
+    ("IntDiv2", "int_div2"),
+    ("Filters", "filters"),
+    ("Novelty", "novelty"),
+)
+
+
+def moses_row(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A generator's row of the MOSES table, under ``moses.get_all_metrics``'s names.
+
+    Args:
+        entry: the generator's ``results.json`` entry (scored on Test, with TestSF under
+            ``by_reference``).
+    """
+    row: dict[str, Any] = {}
+    for label, where in MOSES_COLUMNS:
+        if isinstance(where, tuple):
+            ref, key = where
+            source = entry if ref is None else entry.get("by_reference", {}).get(ref, {})
+            row[label] = source.get(key)
+        else:
+            row[label] = entry.get(where)
+    return row
+
+
+def _unique_cell(entry: Mapping[str, Any], key: str, fmt: str) -> str:
+    """Unique@k, or why it is missing (fewer than k valid molecules)."""
+    value = entry.get(key)
+    k = _UNIQUE_K[key]
+    if value is None and entry.get("n_valid", 0) < k:
+        return f"n/a ({entry.get('n_valid', 0)} valid < {k:,})"
+    return _cell(value, fmt)
 
 
 def _value(result: dict[str, Any], key: str) -> Any:
@@ -136,7 +187,11 @@ def _markdown(payload: dict[str, Any]) -> str:
         "|---" * (len(gens) + 1) + "|",
     ]
     for key, label, fmt in _TABLE:
-        lines.append(f"| {label} | " + " | ".join(_cell(_value(g, key), fmt) for g in gens) + " |")
+        if key in _UNIQUE_K:
+            cells = [_unique_cell(g, key, fmt) for g in gens]
+        else:
+            cells = [_cell(_value(g, key), fmt) for g in gens]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines.append(
         "| time: generation / GuacaMol / FCD / MOSES (s) | "
         + " | ".join(
@@ -146,6 +201,15 @@ def _markdown(payload: dict[str, Any]) -> str:
         + " |"
     )
     lines += ["", f"Stereo policy: {prov['stereo_policy']}.", ""]
+    short = [g["name"] for g in gens if g.get("unique_at_10k") is None and g.get("n_valid", 0) < 10000]
+    if short:
+        lines += [
+            f"Unique@10k needs 10,000 valid molecules; not computed for {', '.join(short)} "
+            "(with `--fast` only 1,000 molecules are generated).",
+            "",
+        ]
+    if payload.get("protocol") == "moses":
+        lines += _moses_section(payload)
     from ric.benchmark.published import GUACAMOL_ROWS, MOSES_ROWS
 
     for title, rows, keys in (
@@ -175,6 +239,40 @@ def _markdown(payload: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _moses_section(payload: dict[str, Any]) -> list[str]:
+    gens = payload["generators"]
+    refs = payload.get("references", [])
+    described = "; ".join(
+        f"{r['label']}: {r['n']:,} molecules" + (f" drawn with seed {r['seed']} from the {r['of']:,} of `{r['source']}`"
+                                                  if r.get("of") and r["n"] < r["of"] else f" (`{r['source']}`, all)")
+        for r in refs
+    )  # fmt: skip
+    lines = [
+        "## MOSES protocol (rerun by ric)",
+        "",
+        f"Every generator against the MOSES test sets, as in the MOSES table ({described}); "
+        f"novelty against `{payload['settings']['train']}` (canonical SMILES, stereo removed). "
+        "FCD is the raw distance (lower is better).",
+        "",
+    ]
+    if any(r.get("of") and r["n"] < r["of"] for r in refs):
+        lines += [
+            "**A subsample of the test sets**: SNN (the nearest neighbour among fewer molecules), FCD, Frag and "
+            "Scaf differ from their values against the full sets, so these numbers are not comparable with the "
+            "MOSES table; drop `--n-reference`/`--fast` for the full sets.",
+            "",
+        ]
+    lines += ["| metric | " + " | ".join(g["name"] for g in gens) + " |", "|---" * (len(gens) + 1) + "|"]
+    rows = [moses_row(g) for g in gens]
+    for label, where in MOSES_COLUMNS:
+        if where in _UNIQUE_K:
+            cells = [_unique_cell(g, where, "{:.4f}") for g in gens]
+        else:
+            cells = [_cell(row[label], "{:.4f}") for row in rows]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def _plot(results: Sequence[GeneratorResult], reference: ReferenceStats, path: Path) -> None:
     import matplotlib
 
@@ -201,7 +299,7 @@ def _plot(results: Sequence[GeneratorResult], reference: ReferenceStats, path: P
         ax.set_yticks([])
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    _atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110), binary=True)
+    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110), binary=True)
     plt.close(fig)
 
 
@@ -214,7 +312,7 @@ def _grid(result: GeneratorResult, path: Path) -> None:
         logger.warning("%s: no valid molecule to draw", result.name)
         return
     image = Draw.MolsToGridImage(mols, molsPerRow=6, subImgSize=(250, 200))
-    _atomic_write(path, lambda fh: image.save(fh, format="PNG"), binary=True)
+    atomic_write(path, lambda fh: image.save(fh, format="PNG"), binary=True)
 
 
 def write_report(
@@ -223,15 +321,22 @@ def write_report(
     reference: ReferenceStats,
     settings: dict[str, Any],
     prov: dict[str, Any] | None = None,
+    *,
+    protocol: str | None = None,
+    references: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Write ``results.json``, ``results.md``, ``properties.png`` and one grid per generator.
 
     Args:
         out_dir: the report directory (created).
         results: one result per generator.
-        reference: the reference they were scored on.
+        reference: the reference they were scored on (the first, with several).
         settings: run settings to record (n, seed, train path, ...).
         prov: provenance (default :func:`provenance`).
+        protocol: ``"moses"`` for the MOSES protocol (Test and TestSF; adds each
+            generator's ``moses`` row and the MOSES table); default ``None``.
+        references: with several references, one ``{label, source, seed, n, of}`` each
+            (``of``: the size of the set it was drawn from); default none.
 
     Returns:
         the JSON payload.
@@ -244,8 +349,15 @@ def write_report(
         "reference": {"source": reference.source, "seed": reference.seed, "n": reference.n},
         "generators": [r.as_dict() for r in results],
     }
-    _atomic_write(out / "results.json", lambda fh: json.dump(payload, fh, indent=2, allow_nan=False))
-    _atomic_write(out / "results.md", lambda fh: fh.write(_markdown(payload)))
+    if references:
+        payload["references"] = [dict(r) for r in references]
+    if protocol is not None:
+        payload["protocol"] = protocol
+        if protocol == "moses":
+            for entry in payload["generators"]:
+                entry["moses"] = moses_row(entry)
+    atomic_write(out / "results.json", lambda fh: json.dump(payload, fh, indent=2, allow_nan=False))
+    atomic_write(out / "results.md", lambda fh: fh.write(_markdown(payload)))
     _plot(results, reference, out / "properties.png")
     from ric.benchmark.suite import file_stem
 

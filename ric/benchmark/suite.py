@@ -11,7 +11,14 @@ Which molecules each metric sees (the published definitions):
   KL-divergence score on the distinct valid ones (canonical SMILES, stereo removed);
   FCD on the valid ones (RDKit canonical SMILES) against the reference's ChemNet statistics.
 * MOSES: valid, unique@k, IntDiv, SNN, Frag, Scaf, Filters and the Wasserstein distances
-  on the valid molecules with duplicates (:mod:`ric.metrics.moses`).
+  on the valid molecules with duplicates (:mod:`ric.metrics.moses`). Unlike MOSES's code,
+  unique@k is left NaN (``null`` in ``results.json``) when fewer than ``k`` molecules are
+  valid, so that no figure labelled unique@10k is computed on 1,000 molecules.
+
+Several references (the MOSES protocol scores against Test and TestSF) share one pass
+over the generated molecules: ``score_samples(..., also={"TestSF": stats})`` adds the
+reference-dependent metrics (FCD, KL, SNN, Frag, Scaf, Wasserstein) against each further
+reference under :attr:`GeneratorResult.by_reference`.
 """
 from __future__ import annotations
 
@@ -23,7 +30,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -32,7 +39,7 @@ from ric.benchmark.reference import ReferenceStats
 from ric.chem.rdkit_utils import quiet_rdkit
 from ric.metrics.distribution import canonical_or_none
 
-__all__ = ["GeneratorResult", "score_samples", "run_benchmark", "RESULT_KEYS"]
+__all__ = ["GeneratorResult", "score_samples", "run_benchmark", "RESULT_KEYS", "REFERENCE_KEYS"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +48,9 @@ RESULT_KEYS = (
     "validity", "uniqueness", "novelty", "kl_divergence", "fcd", "fcd_score",
     "int_div1", "int_div2", "snn", "frag", "scaf", "filters", "n_generated", "n_reference",
 )  # fmt: skip
+
+#: The metrics that depend on the reference (the keys of each ``by_reference`` entry).
+REFERENCE_KEYS = ("fcd", "fcd_score", "kl_divergence", "snn", "frag", "scaf", "wasserstein", "n_reference")
 
 
 @dataclass
@@ -53,9 +63,12 @@ class GeneratorResult:
         validity, uniqueness, novelty, kl_divergence, fcd, fcd_score: GuacaMol.
         kl_terms: KL divergence of each of the ten terms.
         valid, unique_at_1k, unique_at_10k, int_div1, int_div2, snn, frag, scaf, filters,
-            wasserstein: MOSES (``wasserstein``: logP, SA, QED, weight).
+            wasserstein: MOSES (``wasserstein``: logP, SA, QED, weight). ``unique_at_1k``
+            and ``unique_at_10k`` are NaN when fewer than 1,000 (10,000) molecules are valid.
         n_generated, n_valid, n_unique, n_reference: set sizes.
         seconds: wall time of generation and of each metric group.
+        by_reference: the :data:`REFERENCE_KEYS` metrics against each further reference,
+            by its label (empty unless ``score_samples`` got ``also``).
         samples_file: where the generated SMILES were written.
         plot_data: per-molecule properties of the valid molecules (for the report's
             plots; not serialised).
@@ -85,6 +98,7 @@ class GeneratorResult:
     kl_terms: dict[str, float] = field(default_factory=dict)
     wasserstein: dict[str, float] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    by_reference: dict[str, dict[str, Any]] = field(default_factory=dict)
     samples_file: str | None = None
     plot_data: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     examples: list[str] = field(default_factory=list, repr=False)
@@ -118,22 +132,26 @@ def score_samples(
     kind: str = "samples",
     device: Any = "cpu",
     progress: bool = False,
+    also: Mapping[str, ReferenceStats] | None = None,
 ) -> GeneratorResult:
-    """Score generated SMILES against a reference.
+    """Score generated SMILES against a reference (and optionally further references).
 
     Args:
         smiles: the generated strings, in generation order (invalid ones included).
         reference: reference statistics (:func:`~ric.benchmark.reference.load_reference`).
         training: canonical SMILES (stereo removed) of the training set, for novelty.
-        name, kind: labels of the generator.
-        device: where ChemNet runs.
-        progress: progress bars.
+        name, kind: labels of the generator (default ``"samples"``).
+        device: where ChemNet runs (default ``"cpu"``).
+        progress: progress bars (default ``False``).
+        also: further references by label (default none), e.g. ``{"TestSF": stats}``; the
+            :data:`REFERENCE_KEYS` metrics against each go to ``by_reference[label]``,
+            computed from the same parse, descriptors, fingerprints and ChemNet activations.
     """
     from rdkit import Chem
     from rdkit.Chem import rdMolDescriptors
 
     from ric.metrics.distribution import kl_descriptors, kl_divergence_from_descriptors
-    from ric.metrics.fcd import fcd
+    from ric.metrics.fcd import chemnet_stats, frechet_distance
     from ric.metrics.moses import moses_metrics
 
     seconds: dict[str, float] = {}
@@ -167,11 +185,16 @@ def score_samples(
     uniqueness = len(unique) / len(valid) if valid else nan
     novelty = len(set(unique) - training) / len(unique) if unique else nan
     unique_mols = list(flat_mols.values())
+    also = dict(also or {})
+    by_reference: dict[str, dict[str, Any]] = {label: {"n_reference": ref.n} for label, ref in also.items()}
     kl_terms: dict[str, float] = {}
     kl_score = nan
     if len(unique_mols) >= 2:
-        kl = kl_divergence_from_descriptors(kl_descriptors(unique_mols), reference.kl)
+        descriptors = kl_descriptors(unique_mols)
+        kl = kl_divergence_from_descriptors(descriptors, reference.kl)
         kl_score, kl_terms = kl.score, kl.kl
+        for label, ref in also.items():
+            by_reference[label]["kl_divergence"] = kl_divergence_from_descriptors(descriptors, ref.kl).score
     else:
         logger.warning("%s: fewer than two distinct valid molecules; no KL-divergence score", name)
     seconds["guacamol"] = time.perf_counter() - start
@@ -182,15 +205,39 @@ def score_samples(
     start = time.perf_counter()
     fcd_value = fcd_score = nan
     if len(isomeric) >= 2:  # already RDKit-canonical: no second canonicalisation
-        result = fcd(isomeric, reference.fcd, canonicalise=False, device=device, progress=progress)
-        fcd_value, fcd_score = result.fcd, result.score
+        generated_stats = chemnet_stats(isomeric, canonicalise=False, device=device, progress=progress)
+        fcd_value = frechet_distance(generated_stats, reference.fcd)
+        fcd_score = math.exp(-0.2 * fcd_value)
+        for label, ref in also.items():
+            distance = frechet_distance(generated_stats, ref.fcd)
+            by_reference[label].update(fcd=distance, fcd_score=math.exp(-0.2 * distance))
     seconds["fcd"] = time.perf_counter() - start
     if bar is not None:
         bar.update(1)
         bar.set_postfix_str("MOSES")
 
     start = time.perf_counter()
-    moses = moses_metrics(list(smiles), reference.moses, mols=parsed)
+    moses = moses_metrics(list(smiles), reference.moses, mols=parsed, partial_unique=False)
+    if also:
+        from ric.metrics.moses import (
+            cosine_similarity,
+            fragment_counts,
+            morgan_fingerprints,
+            nearest_neighbour_similarity_to,
+            scaffold_counts,
+            wasserstein_distances,
+        )
+
+        metric_mols = [m for m in parsed if m is not None]  # the molecules moses_metrics scores
+        fps = morgan_fingerprints(metric_mols)
+        frags, scafs = fragment_counts(metric_mols), scaffold_counts(metric_mols)
+        for label, ref in also.items():
+            by_reference[label].update(
+                snn=nearest_neighbour_similarity_to(fps, ref.moses.fingerprints),
+                frag=cosine_similarity(ref.moses.fragment_counts, frags),
+                scaf=cosine_similarity(ref.moses.scaffold_counts, scafs),
+                wasserstein=dict(wasserstein_distances(moses.properties, ref.moses.properties)),
+            )
     seconds["moses"] = time.perf_counter() - start
     if bar is not None:
         bar.update(1)
@@ -223,6 +270,7 @@ def score_samples(
         kl_terms=kl_terms,
         wasserstein=dict(moses.wasserstein),
         seconds=seconds,
+        by_reference=by_reference,
         plot_data=plot_data,
         examples=unique[:24],
     )
@@ -233,13 +281,19 @@ def file_stem(name: str) -> str:
 
 
 def _generate(spec: GeneratorSpec, n: int, train: Sequence[str], seed: int, device: Any, out: Path, progress: bool):
-    """Generate ``n`` samples, writing each line as it is produced; returns (smiles, path, seconds)."""
+    """Generate ``n`` samples, writing each line as it is produced; returns (smiles, path, seconds).
+
+    The lines go to ``samples/<name>.smi.partial``, renamed to ``samples/<name>.smi`` once
+    all ``n`` are written: an interrupted run never leaves a truncated file under the final name.
+    """
+    from ric.files import PartialOutput
+
     start = time.perf_counter()
     generator = make_generator(spec, train=train, seed=seed, device=device)
     path = out / "samples" / f"{file_stem(spec.name)}.smi"
     path.parent.mkdir(parents=True, exist_ok=True)
     smiles = []
-    with open(path, "w", buffering=1) as fh:
+    with PartialOutput(path) as fh:
         for s in iterate_samples(generator, n, seed=seed, progress=progress):
             smiles.append(s)
             fh.write(s + "\n")
@@ -248,12 +302,12 @@ def _generate(spec: GeneratorSpec, n: int, train: Sequence[str], seed: int, devi
 
 
 def _score_job(args: tuple) -> GeneratorResult:
-    smiles, reference, training, name, kind, device, threads = args
+    smiles, reference, training, name, kind, device, threads, also = args
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    return score_samples(smiles, reference, training, name=name, kind=kind, device=device)
+    return score_samples(smiles, reference, training, name=name, kind=kind, device=device, also=also)
 
 
 def run_benchmark(
@@ -267,6 +321,8 @@ def run_benchmark(
     device: Any = "cpu",
     workers: int = 1,
     progress: bool = False,
+    also: Mapping[str, ReferenceStats] | None = None,
+    training: set[str] | None = None,
 ) -> list[GeneratorResult]:
     """Generate from every generator and score them all on ``reference``.
 
@@ -282,7 +338,14 @@ def run_benchmark(
         out_dir: samples are written to ``out_dir/samples/<name>.smi``.
         device: where networks run (``"auto"``, ``"cpu"``, ``"cuda:N"``).
         workers: processes for scoring (default 1).
-        progress: progress bars.
+        progress: progress bars (default ``False``).
+        also: further references by label, scored from the same samples (default none;
+            see :func:`score_samples`).
+        training: the canonical SMILES (stereo removed) of ``train`` for novelty, if
+            already known (default: computed from ``train``).
+
+    Raises:
+        ValueError: a samples file holds no SMILES.
 
     Returns:
         one :class:`GeneratorResult` per spec, in order.
@@ -291,7 +354,8 @@ def run_benchmark(
 
     out = Path(out_dir)
     dev = resolve_device(device) if isinstance(device, str) else device
-    training = {c for c in map(canonical_or_none, train) if c is not None}
+    if training is None:
+        training = {c for c in map(canonical_or_none, train) if c is not None}
     generated = []
     for spec in specs:
         if spec.kind == "samples":
@@ -299,6 +363,8 @@ def run_benchmark(
 
             start = time.perf_counter()
             smiles = SamplesFile(spec.target).generate(n)
+            if not smiles:
+                raise ValueError(f"samples file {spec.target} holds no SMILES")
             generated.append((spec, smiles, spec.target, time.perf_counter() - start))
         else:
             smiles, path, secs = _generate(spec, n, train, seed, dev, out, progress)
@@ -307,7 +373,9 @@ def run_benchmark(
     fcd_device = str(dev)
     if workers > 1 and len(generated) > 1:
         threads = max(1, (os.cpu_count() or 1) // workers)
-        jobs = [(s, reference, training, spec.name, spec.kind, fcd_device, threads) for spec, s, _, _ in generated]
+        jobs = [
+            (s, reference, training, spec.name, spec.kind, fcd_device, threads, also) for spec, s, _, _ in generated
+        ]
         import multiprocessing
 
         # spawn, not fork: forking a process whose torch/OpenMP threads have run can hang
@@ -319,7 +387,9 @@ def run_benchmark(
         for spec, smiles, _, _ in generated:
             logger.info("scoring %s (%d samples)", spec.name, len(smiles))
             results.append(
-                score_samples(smiles, reference, training, name=spec.name, kind=spec.kind, device=dev, progress=progress)
+                score_samples(
+                    smiles, reference, training, name=spec.name, kind=spec.kind, device=dev, progress=progress, also=also
+                )
             )
     for result, (_, _, path, secs) in zip(results, generated):
         result.samples_file = path

@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     import io
     import logging
 
+    from ric.cli.main import CommandError
     from ric.files import PartialOutput, input_file, output_file
 
     # Every check on arguments and files comes before the first output byte (and before
@@ -45,12 +46,15 @@ def run(args: argparse.Namespace) -> int:
     if args.vocab:
         input_file(args.vocab, "vocabulary")
     output_file(args.output, inputs=[args.input, args.vocab])
+    if args.output.lower().endswith(".gz"):
+        raise CommandError(f"{args.output}: this command writes plain text; name the output without .gz")
+    if args.vocab and args.move_set != "fragment":
+        raise CommandError(f"--vocab applies to the fragment move set, not to --move-set {args.move_set}")
 
     from tqdm import tqdm
 
     from ric.chem.graph import MolGraph
     from ric.chem.io import ReadStats, read_molecules
-    from ric.cli.main import CommandError
     from ric.corruption import CheckReport, CorruptionConfig, corrupt, example_rng
     from ric.moves import make_move_set
 
@@ -67,8 +71,6 @@ def run(args: argparse.Namespace) -> int:
             vocab = Vocabulary.build(g for _, _, g in read_molecules(args.input, stats=ReadStats(max_warnings=0)))
         move_set = make_move_set("fragment", vocab=vocab)
     else:
-        if args.vocab:
-            raise CommandError("--vocab applies to the fragment move set, not to --move-set atom")
         move_set = make_move_set("atom")
 
     config = CorruptionConfig(steps_mean=args.steps_mean)

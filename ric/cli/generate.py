@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         input_file(args.init, "starting molecules (--init)")
     inputs = [args.checkpoint, args.init]
     output_file(args.output, inputs=inputs)
+    if args.output.lower().endswith(".gz"):
+        raise CommandError(f"{args.output}: this command writes plain text; name the output without .gz")
     if args.draw:
         if args.num == 0:
             raise CommandError("--draw with -n 0: there is nothing to draw")

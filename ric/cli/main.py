@@ -96,8 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     configure_logging(args.verbose, args.quiet)
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     try:
-        return int(args.run(args) or 0)
+        # Log records go through tqdm.write, so a warning never lands inside a progress bar's line.
+        with logging_redirect_tqdm(loggers=[logging.getLogger("ric")]):
+            return int(args.run(args) or 0)
     except KeyboardInterrupt:
         print("ric: interrupted", file=sys.stderr)
         return 130

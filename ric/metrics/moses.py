@@ -431,19 +431,26 @@ def wasserstein_distances(
 # ------------------------------------------------------------------------ uniqueness
 
 
-def unique_at(canonical_valid_smiles: Sequence[str], k: int | None = None) -> float:
+def unique_at(canonical_valid_smiles: Sequence[str], k: int | None = None, partial: bool = True) -> float:
     """MOSES unique@k: distinct strings among the first ``k``, over how many were taken.
 
     Args:
         canonical_valid_smiles: canonical SMILES of the valid molecules, in generation
             order, duplicates included.
         k: how many to look at; ``None`` for all. With fewer than ``k`` strings all are
-            used and a warning is logged (MOSES warns and does the same).
+            used and a warning is logged (MOSES warns and does the same), unless
+            ``partial`` is false.
+        partial: with fewer than ``k`` strings, compute the fraction on all of them
+            (default ``True``, MOSES's behaviour); ``False`` returns NaN instead, so that
+            no figure labelled unique@k is ever computed on fewer than ``k`` molecules.
 
     Returns:
-        Fraction in ``(0, 1]``; NaN for an empty list.
+        Fraction in ``(0, 1]``; NaN for an empty list (or too short a list without ``partial``).
     """
     if k is not None:
+        if len(canonical_valid_smiles) < k and not partial:
+            logger.debug("unique@%d not computed: only %d valid molecules", k, len(canonical_valid_smiles))
+            return float("nan")
         if len(canonical_valid_smiles) < k:
             logger.warning(
                 "unique@%d computed on only %d valid molecules", k, len(canonical_valid_smiles)
@@ -642,6 +649,7 @@ def moses_metrics(
     training_is_canonical: bool = False,
     mols: Sequence[Chem.Mol | None] | None = None,
     block: int = 1024,
+    partial_unique: bool = True,
 ) -> MosesResult:
     """All MOSES metrics (except FCD) of ``generated`` against ``reference``.
 
@@ -661,6 +669,9 @@ def moses_metrics(
             SMILES (which MOSES does; the difference matters only in the rare cases where
             RDKit's canonicalisation is not idempotent).
         block: tile side of the pairwise similarity computations (default 1024).
+        partial_unique: with fewer valid molecules than ``k``, compute unique@k on all of
+            them with a warning (default ``True``, as MOSES); ``False`` leaves it NaN
+            (see :func:`unique_at`).
 
     Returns:
         ``MosesResult``. Metrics that need valid molecules are NaN when there are none.
@@ -705,8 +716,8 @@ def moses_metrics(
 
     return MosesResult(
         valid=n_valid / n if n else float("nan"),
-        unique_at_1k=unique_at(canonical, 1000),
-        unique_at_10k=unique_at(canonical, 10000),
+        unique_at_1k=unique_at(canonical, 1000, partial=partial_unique),
+        unique_at_10k=unique_at(canonical, 10000, partial=partial_unique),
         novelty=novelty,
         int_div1=internal_diversity(fps, p=1, block=block),
         int_div2=internal_diversity(fps, p=2, block=block),

@@ -251,7 +251,7 @@ def load_checkpoint(
             ) from None
         if "weights_only" in text or "Weights only" in text:
             raise CheckpointError(f"checkpoint {target} is not a ric checkpoint (not a plain-data torch file), "
-                                  f"or it is corrupted") from None
+                                  f"or it is truncated or corrupted") from None
         raise CheckpointError(
             f"checkpoint {target} is truncated or corrupted ({_short(exc)})"
         ) from exc
