@@ -171,7 +171,7 @@ def test_generators_and_cli(tmp_path, train_file, zinc_smiles, capsys):
     payload = json.loads(report.read_text())
     assert payload["model"] == "vae" and payload["n"] == 6 and payload["iwae_k"] == 10
     assert set(payload["gaps"]) == {"elbo_q", "elbo_q_star", "log_px", "log_px_iwae_q", "log_px_iwae_q_star",
-                                    "amortization_gap", "approximation_gap"}
+                                    "amortization_gap", "approximation_gap", "search_steps", "converged"}
     gaps = payload["gaps"]
     assert gaps["log_px"] >= max(gaps["log_px_iwae_q"], gaps["log_px_iwae_q_star"]) - 1e-6
     model, tokens, _ = load_vae(result.checkpoint)
