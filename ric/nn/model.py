@@ -111,6 +111,16 @@ class CandidateScores:
         return segment_argmax(self.logits, self.segment, self.num_graphs) == self.index_of(target)
 
 
+def _take(table: Tensor, rows_cols: Tensor) -> Tensor:
+    """``table[r, c]`` for each row ``(r, c)`` of ``rows_cols`` ``[M, 2]`` -> ``[M]``.
+
+    Flat ``index_select``: its backward is one ``index_add_``, several times faster on a
+    CPU than the sorting ``index_put_`` behind two-tensor advanced indexing.
+    """
+    flat = rows_cols[:, 0] * table.size(1) + rows_cols[:, 1]
+    return table.reshape(-1).index_select(0, flat)
+
+
 class ReconstructionModel(nn.Module):
     """Scores the legal moves of a batch of :class:`~ric.nn.data.MoveData`.
 
@@ -149,17 +159,21 @@ class ReconstructionModel(nn.Module):
 
         atom_moves = batch.atom_moves
         atom_table = self.atom_head(torch.cat([h, g[node_graph]], dim=1))
-        atom_logits = atom_table[atom_moves[:, 0], atom_moves[:, 1]]
+        atom_logits = _take(atom_table, atom_moves)
         atom_graph = node_graph[atom_moves[:, 0]]
 
         pairs, pair_moves = batch.pairs, batch.pair_moves
         if pairs.numel():
             i, j = pairs[:, 0], pairs[:, 1]
             context = torch.cat([batch.pair_attr, g[node_graph[i]]], dim=1)
-            pair_table = self.pair_head(torch.cat([h[i], h[j], context], dim=1))
+            hidden = self.pair_head[:-1](torch.cat([h[i], h[j], context], dim=1))
             if not self.config.pairs_directed:
-                pair_table = 0.5 * (pair_table + self.pair_head(torch.cat([h[j], h[i], context], dim=1)))
-            pair_logits = pair_table[pair_moves[:, 0], pair_moves[:, 1]]
+                # The head's last layer is linear, so averaging its outputs over the two orders
+                # equals applying it once to the average of the hidden layers: one wide
+                # [P, num_pair_classes] product instead of two.
+                hidden = 0.5 * (hidden + self.pair_head[:-1](torch.cat([h[j], h[i], context], dim=1)))
+            pair_table = self.pair_head[-1](hidden)
+            pair_logits = _take(pair_table, pair_moves)
             pair_graph = node_graph[i][pair_moves[:, 0]]
         else:
             pair_logits = h.new_zeros(0)

@@ -188,3 +188,32 @@ def test_model_config_round_trip(vocab):
     assert cfg.num_atom_classes == vocab.num_atom_slots and cfg.num_pair_classes == vocab.num_bond_slots
     with pytest.raises(ValueError, match="unknown model config"):
         ModelConfig.from_dict({**cfg.to_dict(), "dropout": 0.1})
+
+
+def test_candidate_logits_equal_the_heads_applied_to_each_candidate(setup):
+    """The fast paths (flat index_select, one wide product for unordered pairs) score every
+    candidate as the head definitions say: atom ``MLP([h_i, g])[class]``; pair
+    ``MLP([h_i, h_j, attr, g])[class]``, averaged over both orders when pairs are unordered."""
+    move_set, examples, model = setup
+    datas = [make_data(move_set, ex.corrupted, ex.reverse_move) for ex in examples[:6]]
+    batch = next(iter(DataLoader(datas, batch_size=len(datas))))
+    with torch.no_grad():
+        scores = model(batch)
+        h, g = model.embed(batch)
+        node_graph = batch.batch
+        atoms = batch.atom_moves
+        expected_atom = torch.stack([model.atom_head(torch.cat([h[a], g[node_graph[a]]]))[c] for a, c in atoms.tolist()])
+        got_atom = scores.logits[scores.num_graphs : scores.num_graphs + len(atoms)]
+        assert torch.allclose(got_atom, expected_atom, atol=1e-5)
+        if batch.pair_moves.numel():
+            expected_pair = []
+            for row, c in batch.pair_moves.tolist():
+                i, j = batch.pairs[row].tolist()
+                context = torch.cat([batch.pair_attr[row], g[node_graph[i]]])
+                forward = model.pair_head(torch.cat([h[i], h[j], context]))[c]
+                if not model.config.pairs_directed:
+                    forward = 0.5 * (forward + model.pair_head(torch.cat([h[j], h[i], context]))[c])
+                expected_pair.append(forward)
+            start = scores.num_graphs + len(atoms)
+            got_pair = scores.logits[start : start + len(expected_pair)]
+            assert torch.allclose(got_pair, torch.stack(expected_pair), atol=1e-5)
