@@ -202,18 +202,20 @@ def test_candidate_logits_equal_the_heads_applied_to_each_candidate(setup):
         h, g = model.embed(batch)
         node_graph = batch.batch
         atoms = batch.atom_moves
-        expected_atom = torch.stack([model.atom_head(torch.cat([h[a], g[node_graph[a]]]))[c] for a, c in atoms.tolist()])
-        got_atom = scores.logits[scores.num_graphs : scores.num_graphs + len(atoms)]
+        picked = torch.randperm(len(atoms), generator=torch.Generator().manual_seed(0))[:200]  # a sample keeps it fast
+        expected_atom = torch.stack([model.atom_head(torch.cat([h[a], g[node_graph[a]]]))[c]
+                                     for a, c in atoms[picked].tolist()])
+        got_atom = scores.logits[scores.num_graphs + picked]
         assert torch.allclose(got_atom, expected_atom, atol=1e-5)
         if batch.pair_moves.numel():
+            picked = torch.randperm(len(batch.pair_moves), generator=torch.Generator().manual_seed(1))[:200]
             expected_pair = []
-            for row, c in batch.pair_moves.tolist():
+            for row, c in batch.pair_moves[picked].tolist():
                 i, j = batch.pairs[row].tolist()
                 context = torch.cat([batch.pair_attr[row], g[node_graph[i]]])
                 forward = model.pair_head(torch.cat([h[i], h[j], context]))[c]
                 if not model.config.pairs_directed:
                     forward = 0.5 * (forward + model.pair_head(torch.cat([h[j], h[i], context]))[c])
                 expected_pair.append(forward)
-            start = scores.num_graphs + len(atoms)
-            got_pair = scores.logits[start : start + len(expected_pair)]
+            got_pair = scores.logits[scores.num_graphs + len(atoms) + picked]
             assert torch.allclose(got_pair, torch.stack(expected_pair), atol=1e-5)
