@@ -338,6 +338,16 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
                       cpu_s=f"{clock.seconds():.1f}")
         logger.info("step %d: valid loss %.4f, top-1 %.3f (stop-only baseline %.3f)", step, loss, top1, valid_majority)
 
+    def log_train_row() -> None:
+        """One ``train`` row of metrics.csv for the steps since the last row."""
+        metrics.write(
+            step=step, epoch=epoch, split="train", loss=f"{window_loss / window_n:.5f}",
+            top1=f"{window_hit / window_n:.4f}", stop_fraction=f"{window_stop / window_n:.4f}",
+            lr=f"{scheduler.get_last_lr()[0]:.3g}",
+            examples_per_s=f"{window_n * world / max(time.time() - window_t, 1e-9):.1f}",
+            elapsed_s=f"{time.time() - start:.1f}", cpu_s=f"{clock.seconds():.1f}",
+        )
+
     last_valid: dict[str, float] = {}
     if checkpoint is not None and is_main:
         # Remember when the run last validated, so that resuming a finished run does not
@@ -378,13 +388,7 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
                 bar.set_postfix(loss=f"{window_loss / max(window_n, 1):.3f}",
                                 mol_s=f"{window_n * world / max(time.time() - window_t, 1e-9):.0f}")
             if is_main and step % config.log_every == 0:
-                metrics.write(
-                    step=step, epoch=epoch, split="train", loss=f"{window_loss / window_n:.5f}",
-                    top1=f"{window_hit / window_n:.4f}", stop_fraction=f"{window_stop / window_n:.4f}",
-                    lr=f"{scheduler.get_last_lr()[0]:.3g}",
-                    examples_per_s=f"{window_n * world / (time.time() - window_t):.1f}",
-                    elapsed_s=f"{time.time() - start:.1f}", cpu_s=f"{clock.seconds():.1f}",
-                )
+                log_train_row()
                 window_loss, window_hit, window_n, window_stop, window_t = 0.0, 0.0, 0, 0, time.time()
             if is_main and step % config.valid_every == 0:
                 validate()
@@ -399,13 +403,7 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         bar.close()
     stopped_by = "time_budget" if out_of_time else "max_steps" if step >= limit else "epochs"
     if is_main and window_n:  # the steps since the last row, e.g. when the budget ran out mid-window
-        metrics.write(
-            step=step, epoch=epoch, split="train", loss=f"{window_loss / window_n:.5f}",
-            top1=f"{window_hit / window_n:.4f}", stop_fraction=f"{window_stop / window_n:.4f}",
-            lr=f"{scheduler.get_last_lr()[0]:.3g}",
-            examples_per_s=f"{window_n * world / max(time.time() - window_t, 1e-9):.1f}",
-            elapsed_s=f"{time.time() - start:.1f}", cpu_s=f"{clock.seconds():.1f}",
-        )
+        log_train_row()
     if step == first_step and checkpoint is not None and is_main:
         reason = {
             "time_budget": f"its CPU budget of {budget:.0f} s is spent ({clock.seconds():.0f} s used); "
