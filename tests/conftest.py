@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
 
 #: Hand-picked hard cases: fused, bridged and spiro rings, macrocycles, charges, nitro
 #: groups, S/P hypervalence, aromatic heterocycles, triple bonds.
@@ -43,12 +40,9 @@ HARD_SMILES = [
 
 
 def _zinc_lines() -> list[str]:
-    bundled = ROOT / "data" / "zinc_train.smi"
-    if bundled.exists():
-        return [line.split()[0] for line in bundled.read_text().splitlines() if line.strip()]
     from ric.data import load
 
-    return load("zinc250k")
+    return load("bundled", "train")
 
 
 @pytest.fixture(scope="session")

@@ -48,12 +48,15 @@ def _flag(name: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     import logging
+    import os
 
     from ric.cli.main import CommandError
     from ric.files import PartialOutput, input_file, output_file
 
     # Arguments and files first: nothing is written, and nothing slow imported, before they pass.
     if args.checkpoint:
+        if os.path.isdir(args.checkpoint) and os.path.isfile(os.path.join(args.checkpoint, "checkpoint.pt")):
+            args.checkpoint = os.path.join(args.checkpoint, "checkpoint.pt")  # a run directory names its checkpoint
         input_file(args.checkpoint, "checkpoint")
     if args.init:
         input_file(args.init, "starting molecules (--init)")
@@ -84,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
             args.checkpoint, device=args.device, init=args.init, sampler=args.sampler or "ancestral",
             seed=args.seed, batch_size=args.batch_size, temperature=args.temperature,
         )  # fmt: skip
+        log.info("checkpoint: %s (a VAE-family model)", os.path.abspath(args.checkpoint))
         stats_names = VAESample.STATS
     else:
         if args.sampler is not None:

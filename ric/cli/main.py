@@ -63,12 +63,30 @@ def fraction(text: str) -> float:
     return value
 
 
+class _VersionAction(argparse.Action):
+    """``ric --version``: the version, where ``ric`` is installed and where its default model comes from."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import os
+
+        import ric
+        from ric.package_data import default_checkpoint
+
+        model = default_checkpoint()
+        state = "package data of ric" if model.is_file() else "MISSING from this installation: reinstall ric"
+        print(f"ric {__version__} ({os.path.dirname(ric.__file__)})\ndefault model: {model} ({state})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ric",
         description="Valid-by-construction molecule generation by reversible inductive construction.",
     )
-    parser.add_argument("--version", action="version", version=f"ric {__version__}")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and the default model's path, and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

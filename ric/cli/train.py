@@ -124,6 +124,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
     from ric.files import check_run_dir, input_file
 
     if args.resume:
+        if Path(args.resume).is_file() and Path(args.resume).name == "checkpoint.pt":
+            args.resume = str(Path(args.resume).parent)  # the run's checkpoint names its run
         if not (Path(args.resume) / "checkpoint.pt").is_file():
             raise CommandError(f"--resume {args.resume}: no checkpoint.pt there to continue from")
         ignored = _given(args, [n for n in args.parser_defaults if n not in _RESUME_OPTIONS])

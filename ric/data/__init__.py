@@ -13,8 +13,9 @@ Datasets (see :func:`available`):
     ``pip install molsets --no-deps`` (its dependencies are not needed to read the data).
 ``bundled``
     The 20,000 / 2,000 / 5,000 ``"train"`` / ``"valid"`` / ``"test"`` subset of
-    ZINC250k kept in the repository's ``data/`` folder (made by ``data/make_subset.py``;
-    canonical, stereo-free SMILES that pass :func:`ric.chem.standardise.standardise`).
+    ZINC250k shipped as package data in ``ric/data/bundled/`` (made by
+    ``ric/data/bundled/make_subset.py``; canonical, stereo-free SMILES that pass
+    :func:`ric.chem.standardise.standardise`), found with :mod:`importlib.resources`.
 
 Wheel data are found through the installed package's directory
 (:func:`importlib.util.find_spec`), never by importing the package, so neither
@@ -30,6 +31,8 @@ import gzip
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+
+from ric.package_data import BUNDLED_DATA_DIR, resource_path
 
 __all__ = [
     "DatasetNotInstalledError",
@@ -119,12 +122,12 @@ DATASETS: dict[str, Dataset] = {
     "bundled": Dataset(
         name="bundled",
         package=None,
-        pip="a source checkout of ric (the files live in its data/ folder)",
+        pip="pip install ric (the files are package data in ric/data/bundled/)",
         files={"train": "zinc_train.smi", "valid": "zinc_valid.smi", "test": "zinc_test.smi"},
         column=None,
         counts={"train": 20_000, "valid": 2_000, "test": 5_000},
         default_split="train",
-        description="random ZINC250k subset bundled with ric (data/README.md)",
+        description="random ZINC250k subset bundled with ric (ric/data/bundled/README.md)",
     ),
 }
 
@@ -182,24 +185,13 @@ def _package_dirs(package: str) -> list[Path]:
 
 
 def bundled_dir() -> Path:
-    """Directory holding the bundled subset.
+    """Directory holding the bundled subset: ``ric/data/bundled/`` in the imported ``ric``.
 
-    The repository's ``data/`` folder (next to the ``ric`` package) when it has the
-    files, otherwise ``ric/data/bundled/`` inside the installed package (for wheels
-    that ship the files as package data). Returns the first of the two when neither has
-    them.
+    Found with :mod:`importlib.resources` (package data of ``ric``, present in wheels,
+    sdists and clones alike). Use :func:`path_of` for a file: it also works when ``ric``
+    is imported from a zip archive.
     """
-    import ric
-
-    candidates = [
-        Path(ric.__file__).resolve().parent.parent / "data",
-        Path(__file__).resolve().parent / "bundled",
-    ]
-    first_file = DATASETS["bundled"].files["train"]
-    for directory in candidates:
-        if (directory / first_file).is_file():
-            return directory
-    return candidates[0]
+    return resource_path(*BUNDLED_DATA_DIR)
 
 
 def path_of(name: str, split: str | None = None, *, package: str | None = None) -> Path:
@@ -225,10 +217,11 @@ def path_of(name: str, split: str | None = None, *, package: str | None = None) 
     relative = ds.files[split]
     pkg = package if package is not None else ds.package
     if pkg is None:
-        path = bundled_dir() / relative
+        path = resource_path(*BUNDLED_DATA_DIR, relative)
         if not path.is_file():
             raise FileNotFoundError(
-                f"bundled dataset file {path} is missing; recreate it with `python data/make_subset.py`"
+                f"bundled dataset file {path} is missing from the installed ric package (package data); "
+                f"reinstall ric, or recreate it with `python ric/data/bundled/make_subset.py` in a clone"
             )
         return path
     dirs = _package_dirs(pkg)

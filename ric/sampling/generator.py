@@ -17,14 +17,16 @@ import numpy as np
 from ric.chem.graph import MolGraph
 from ric.chem.rdkit_utils import quiet_rdkit
 from ric.chem.standardise import MoleculeError, standardise
+from ric.package_data import default_checkpoint
 from ric.sampling.chain import ChainConfig, ChainSampler, NetworkScorer, Sample, UniformScorer
 
 __all__ = ["Generator", "ChainGenerator", "DEFAULT_CHECKPOINT", "load_model", "find_starts"]
 
 logger = logging.getLogger(__name__)
 
-#: The bundled default model (fragment move set, trained on ``data/zinc_train.smi``).
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent.parent / "checkpoints" / "zinc_fragment.pt"
+#: The bundled default model (fragment move set, trained on the bundled training set), package
+#: data of ``ric`` found with :mod:`importlib.resources` (``ric/checkpoints/zinc_fragment.pt``).
+DEFAULT_CHECKPOINT = default_checkpoint()
 
 
 @runtime_checkable
@@ -148,6 +150,14 @@ def find_starts(
     return starts, protected
 
 
+def _is_default(checkpoint: str | os.PathLike) -> bool:
+    """Whether ``checkpoint`` is the bundled default model's file."""
+    try:
+        return DEFAULT_CHECKPOINT.exists() and os.path.samefile(checkpoint, DEFAULT_CHECKPOINT)
+    except OSError:
+        return False
+
+
 def training_data(checkpoint: str | os.PathLike, payload: dict) -> str | os.PathLike:
     """The training molecules a checkpoint records, for starting its chains.
 
@@ -164,7 +174,7 @@ def training_data(checkpoint: str | os.PathLike, payload: dict) -> str | os.Path
 
     recorded = (payload.get("data_files") or {}).get("data") or {}
     data = recorded.get("path") or payload.get("train_config", {}).get("data")
-    if DEFAULT_CHECKPOINT.exists() and os.path.samefile(checkpoint, DEFAULT_CHECKPOINT):
+    if _is_default(checkpoint):
         return path_of("bundled", "train")
     if not data:
         raise ValueError(f"{checkpoint} records no training data: give starting molecules with --init FILE")
@@ -233,6 +243,8 @@ class ChainGenerator:
 
         path = Path(path) if path is not None else DEFAULT_CHECKPOINT
         model, move_set, payload = load_model(path, device)
+        bundled = " (the bundled default model, package data of ric)" if _is_default(path) else ""
+        logger.info("checkpoint: %s%s", path.resolve(), bundled)
         if init is None:
             init = training_data(path, payload)
         if isinstance(init, (str, os.PathLike)):

@@ -1,6 +1,5 @@
 """Reference draws and their cache, the generator baselines, the suite and ``ric benchmark``."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,8 +134,9 @@ def test_cache_file_name_records_seed_n_and_rdkit(tmp_path):
 
 
 def _lines(name):
-    root = Path(__file__).resolve().parents[2]
-    return [line.split()[0] for line in (root / "data" / name).read_text().splitlines() if line.strip()]
+    from ric.data import bundled_dir
+
+    return [line.split()[0] for line in (bundled_dir() / name).read_text().splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")

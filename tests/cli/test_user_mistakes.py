@@ -19,11 +19,12 @@ import torch
 from rdkit import Chem
 
 from ric.cli.main import main
+from ric.data import bundled_dir
 from ric.moves import make_move_set, move_set_to_dict
 from ric.nn.model import ModelConfig, ReconstructionModel
 from ric.training.checkpoint import save_checkpoint
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = bundled_dir()  # package data: ric/data/bundled
 PREVIOUS = "previous content\n"
 
 

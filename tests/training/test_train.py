@@ -28,10 +28,11 @@ from ric.nn.model import ModelConfig, ReconstructionModel
 from ric.training.checkpoint import CheckpointError, load_checkpoint
 from ric.training.config import TrainConfig
 from ric.training.dataset import EpochSampler
+from ric.data import bundled_dir
 from ric.training.loop import CHECKPOINT_NAME, METRICS_NAME, resolve_device, train
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "data"
+DATA = bundled_dir()  # package data: ric/data/bundled
 VOCAB = str(DATA / "zinc_vocab.txt")
 
 #: Environment of ``ric`` subprocesses: one intra-op thread, the package importable.

