@@ -33,6 +33,7 @@ __all__ = [
     "file_sha256",
     "record_inputs",
     "check_recorded_inputs",
+    "relocate_inputs",
     "RUN_FILES",
 ]
 
@@ -267,6 +268,40 @@ def check_recorded_inputs(recorded: dict[str, dict[str, str]], run: PathLike) ->
             raise ValueError(f"{name} {path} has changed since the run {run} started (SHA-256 "
                              f"{entry['sha256'][:12]} then, {file_sha256(path)[:12]} now): resuming would "
                              f"train on other data; restore it, or start a new run")
+
+
+def relocate_inputs(
+    recorded: dict[str, dict[str, str]], given: dict[str, PathLike | None], run: PathLike
+) -> dict[str, dict[str, str]]:
+    """Point a run's recorded input files at new paths holding the same content.
+
+    For a run moved to another machine or directory: each file given must have the
+    SHA-256 the run recorded for it, so the run continues on exactly the same data.
+
+    Args:
+        recorded: what :func:`record_inputs` returned when the run started.
+        given: name -> new path (``None`` entries keep the recorded path).
+        run: the run directory (for messages).
+
+    Returns:
+        ``recorded`` with the given files' absolute paths.
+
+    Raises:
+        ValueError: a given file's content differs from the recorded one, or the run
+            recorded no such file.
+    """
+    updated = {name: dict(entry) for name, entry in recorded.items()}
+    for name, path in given.items():
+        if path is None:
+            continue
+        if name not in recorded:
+            raise ValueError(f"the run {run} was started without {name}: it cannot be given on resume")
+        digest = file_sha256(input_file(path, name))
+        if digest != recorded[name]["sha256"]:
+            raise ValueError(f"{name} {path} is not the file the run {run} started with (SHA-256 {digest[:12]}, "
+                             f"recorded {recorded[name]['sha256'][:12]}): a resumed run continues on the same data")
+        updated[name]["path"] = str(Path(path).resolve())
+    return updated
 
 
 def recorded_path(path: str | None, run: PathLike, what: str) -> str | None:

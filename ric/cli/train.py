@@ -28,7 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vocab", help="fragment vocabulary (default: built from --data)")
     p.add_argument("--out", help="run directory")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint "
-                   "(only --max-steps and --time-budget may change)")
+                   "(only --max-steps and --time-budget may change; --data/--valid may name the run's files "
+                   "at a new place, with the same content)")
     p.add_argument("--overwrite", action="store_true",
                    help="start a new run in --out even if it holds one (its files are replaced)")
     p.add_argument("--max-unusable", type=fraction, default=0.05, metavar="FRACTION",
@@ -73,7 +74,7 @@ _CHAIN_OPTIONS = ("move_set", "vocab", "depth", "steps_mean", "workers", "max_un
 _VAE_OPTIONS = ("tokens", "embedding", "latent", "groups", "flow_steps", "noise", "word_dropout", "kl_warmup",
                 "free_bits")
 #: Options a resumed run may change.
-_RESUME_OPTIONS = ("max_steps", "time_budget", "resume", "model")
+_RESUME_OPTIONS = ("max_steps", "time_budget", "resume", "model", "data", "valid")
 
 
 def _given(args: argparse.Namespace, names) -> list[str]:
@@ -87,7 +88,7 @@ def _run_vae(args: argparse.Namespace) -> int:
 
     if args.resume:
         result = train_vae(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget,
-                           progress=True)
+                           progress=True, relocate={"data": args.data, "valid": args.valid})
     else:
         config = VAETrainConfig(
             data=args.data, out=args.out, model=args.model, valid=args.valid, tokens=args.tokens,
@@ -167,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
     from ric.training.loop import train
 
     if args.resume:
-        result = train(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget, progress=True)
+        result = train(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget, progress=True,
+                       relocate={"data": args.data, "valid": args.valid})
     else:
         config = TrainConfig(
             data=args.data, out=args.out, valid=args.valid, move_set=args.move_set, vocab=args.vocab,

@@ -162,7 +162,8 @@ def _lr_lambda(warmup: int):
 
 def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None = None,
           max_steps: int | None = None, time_budget: float | None = None,
-          progress: bool = False, overwrite: bool = False) -> TrainResult:
+          progress: bool = False, overwrite: bool = False,
+          relocate: dict[str, str | None] | None = None) -> TrainResult:
     """Train a reconstruction model, or continue an interrupted run.
 
     A new run records its input files by absolute path and SHA-256 (checkpoint key
@@ -179,11 +180,14 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         progress: show a tqdm progress bar (rank 0).
         overwrite: start a new run in ``config.out`` even if it holds one (default
             ``False``: that raises :class:`FileExistsError`).
+        relocate: when resuming, new paths of the run's ``data`` / ``valid`` files (e.g.
+            after moving the run to another machine); each must hold the content the run
+            recorded (SHA-256). Default: the recorded paths.
 
     Returns:
         A :class:`TrainResult`.
     """
-    from ric.files import check_recorded_inputs, check_run_dir, record_inputs, recorded_path
+    from ric.files import check_recorded_inputs, check_run_dir, record_inputs, recorded_path, relocate_inputs
 
     rank, world, local_rank = _distributed()
     checkpoint = None
@@ -193,8 +197,15 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
             raise ValueError(f"{resume} holds a {checkpoint['model_family']} run, not a chain-model run")
         config = TrainConfig.from_dict(checkpoint["train_config"])
         if "data_files" in checkpoint:
+            checkpoint["data_files"] = relocate_inputs(checkpoint["data_files"], relocate or {}, resume)
             check_recorded_inputs(checkpoint["data_files"], resume)
-        else:  # runs of ric <= 0.x recorded the paths as typed
+            config = config.replace(**{k: v["path"] for k, v in checkpoint["data_files"].items() if k != "vocab"})
+        else:  # older runs recorded the paths as typed, and no hashes to check new paths against
+            given = {k: v for k, v in (relocate or {}).items() if v is not None}
+            if given:
+                logger.warning("%s records no checksums of its data: %s used as given, unchecked", resume,
+                               ", ".join(f"{k} {v}" for k, v in given.items()))
+                config = config.replace(**given)
             config = config.replace(data=recorded_path(config.data, resume, "training data"),
                                     valid=recorded_path(config.valid, resume, "validation data"))
         data_files = checkpoint.get("data_files", {})

@@ -185,6 +185,7 @@ def train_vae(
     time_budget: float | None = None,
     progress: bool = False,
     overwrite: bool = False,
+    relocate: dict[str, str | None] | None = None,
 ) -> VAETrainResult:
     """Train a sequence VAE, or continue an interrupted run.
 
@@ -197,11 +198,13 @@ def train_vae(
         progress: tqdm progress bar.
         overwrite: start a new run in ``config.out`` even if it holds one (default
             ``False``: that raises :class:`FileExistsError`).
+        relocate: when resuming, new paths of the run's ``data`` / ``valid`` files with the
+            recorded content (see :func:`ric.training.loop.train`).
 
     A new run records its data files by absolute path and SHA-256; resuming checks them
     (see :func:`ric.training.loop.train`).
     """
-    from ric.files import check_recorded_inputs, check_run_dir, record_inputs, recorded_path
+    from ric.files import check_recorded_inputs, check_run_dir, record_inputs, recorded_path, relocate_inputs
 
     payload = None
     if resume is not None:
@@ -210,7 +213,9 @@ def train_vae(
             raise ValueError(f"{resume} holds a chain-model run: resume it without --model")
         config = VAETrainConfig.from_dict(payload["train_config"])
         if "data_files" in payload:
+            payload["data_files"] = relocate_inputs(payload["data_files"], relocate or {}, resume)
             check_recorded_inputs(payload["data_files"], resume)
+            config = replace(config, **{k: v["path"] for k, v in payload["data_files"].items()})
         else:
             config = replace(config, data=recorded_path(config.data, resume, "training data"),
                              valid=recorded_path(config.valid, resume, "validation data"))

@@ -327,3 +327,23 @@ def test_new_files_get_the_usual_mode(files, tmp_path):
         os.umask(old)
     assert (tmp_path / "v.txt").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "c.csv").stat().st_mode & 0o777 == 0o644
+
+
+def test_moved_run_resumes_with_its_data_at_a_new_place(files, tmp_path, capsys):
+    """--data on resume may point at the run's data in a new place, only with the same content."""
+    data = tmp_path / "here" / "d.smi"
+    data.parent.mkdir()
+    data.write_text(files["train"].read_text())
+    run = tmp_path / "run"
+    assert _train(["--data", str(data), "--vocab", str(files["vocab"]), "--out", str(run), "--max-steps", "1"]) == 0
+    moved = tmp_path / "there" / "d.smi"
+    moved.parent.mkdir()
+    data.rename(moved)
+    assert main(["train", "--resume", str(run), "--max-steps", "2"]) == 2
+    assert "no longer exists" in capsys.readouterr().err
+    other = tmp_path / "other.smi"
+    other.write_text(files["valid"].read_text())
+    assert main(["train", "--resume", str(run), "--max-steps", "2", "--data", str(other)]) == 2
+    assert "not the file the run" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run), "--max-steps", "2", "--data", str(moved)]) == 0
+    assert json.loads((run / "config.json").read_text())["data"] == str(moved.resolve())
