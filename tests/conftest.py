@@ -1,6 +1,7 @@
 """Shared fixtures: hand-picked hard molecules and real ZINC molecules."""
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
@@ -77,3 +78,15 @@ def vocab(zinc_graphs, hard_graphs):
     from ric.moves.vocab import Vocabulary
 
     return Vocabulary.build(list(zinc_graphs) + list(hard_graphs))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Caches (standardised molecules, reference statistics) go to a temporary folder, not ~/.cache."""
+    old = os.environ.get("RIC_CACHE_DIR")
+    os.environ["RIC_CACHE_DIR"] = str(tmp_path_factory.mktemp("ric-cache"))
+    yield
+    if old is None:
+        os.environ.pop("RIC_CACHE_DIR", None)
+    else:
+        os.environ["RIC_CACHE_DIR"] = old

@@ -260,8 +260,8 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         rng = np.random.default_rng(config.seed)
         order = rng.permutation(len(graphs))
         n_valid = max(1, min(2000, len(graphs) // 20))
-        valid_graphs = [graphs[i] for i in order[:n_valid]]
-        graphs = [graphs[i] for i in sorted(order[n_valid:])] or valid_graphs
+        valid_graphs = graphs.subset(order[:n_valid])
+        graphs = graphs.subset(np.sort(order[n_valid:])) if len(order) > n_valid else valid_graphs
         logger.info("no --valid given: holding out %d training molecules for validation", n_valid)
 
     dataset = CorruptionDataset(graphs, move_set, corruption, config.seed)
