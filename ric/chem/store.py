@@ -46,7 +46,11 @@ class MolStore(Sequence[MolGraph]):
 
     @classmethod
     def from_graphs(cls, graphs: Iterable[MolGraph], lines: Iterable[int] | None = None) -> "MolStore":
-        """Pack molecules (and optionally where each came from; default ``0, 1, ...``)."""
+        """Pack molecules (and optionally where each came from; default ``0, 1, ...``).
+
+        ``graphs`` is consumed once, one molecule at a time (a generator keeps memory flat);
+        ``lines`` is read only after it, so a generator may fill it as a side effect.
+        """
         atoms, charges, bonds, atom_counts, bond_counts = [], [], [], [], []
         for g in graphs:
             atoms.extend(g.atomic_nums)

@@ -66,11 +66,14 @@ def load_graphs(path: str, move_set: Any | None = None, strict: bool = False,
     if cache is not None:
         store = _read_cache(cache / f"{key}.npz", stats)
     if store is None:
-        graphs, lines = [], []
-        for record, _, graph in read_molecules(path, strict=strict, stats=stats):
-            graphs.append(graph)
-            lines.append(record.line)
-        store = MolStore.from_graphs(graphs, lines)
+        lines: list[int] = []
+
+        def graphs() -> Iterator[MolGraph]:  # packed one by one: no Python object per molecule is kept
+            for record, _, graph in read_molecules(path, strict=strict, stats=stats):
+                lines.append(record.line)
+                yield graph
+
+        store = MolStore.from_graphs(graphs(), lines)
         if cache is not None:
             _write_cache(cache / f"{key}.npz", store.arrays(), stats=stats)
     else:
