@@ -12,19 +12,17 @@ with :func:`importlib.util.find_spec`, which does not run its ``__init__``.
 """
 from __future__ import annotations
 
-import csv
-import gzip
-import importlib.util
-import io
 import logging
 from pathlib import Path
+
+from ric.data import DATASETS, DatasetNotInstalledError, load, path_of
 
 __all__ = ["SPLITS", "REFERENCE_SPLITS", "INSTALL_HINT", "MosesDataUnavailable", "moses_data_dir", "read_split"]
 
 logger = logging.getLogger(__name__)
 
 #: The MOSES splits, by file name.
-SPLITS = ("train", "test", "test_scaffolds")
+SPLITS = tuple(DATASETS["moses"].files)
 #: The reference splits and their labels in the MOSES table.
 REFERENCE_SPLITS = {"test": "Test", "test_scaffolds": "TestSF"}
 #: How to get the splits.
@@ -42,23 +40,17 @@ def moses_data_dir() -> Path:
         MosesDataUnavailable: with a message naming the package to install.
     """
     try:
-        spec = importlib.util.find_spec("moses")
-    except (ImportError, ValueError):
-        spec = None
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    for location in locations:
-        folder = Path(location) / "dataset" / "data"
-        if all((folder / f"{split}.csv.gz").is_file() for split in SPLITS):
-            return folder
-    where = f" (the moses package at {', '.join(locations)} has no dataset/data/*.csv.gz)" if locations else ""
-    raise MosesDataUnavailable(
-        f"the MOSES splits come with the molsets package, which is not installed{where}: "
-        f"install it with `{INSTALL_HINT}` (ric reads only its data files; its own dependencies pin old versions)"
-    )
+        folders = {path_of("moses", split).parent for split in SPLITS}
+    except (DatasetNotInstalledError, FileNotFoundError) as exc:
+        raise MosesDataUnavailable(
+            f"the MOSES splits come with the molsets package ({exc}): install it with `{INSTALL_HINT}` "
+            f"(ric reads only its data files; its own dependencies pin old versions)"
+        ) from None
+    return folders.pop()
 
 
 def read_split(split: str) -> list[str]:
-    """The SMILES of one MOSES split, in file order.
+    """The SMILES of one MOSES split, in file order (:func:`ric.data.load`).
 
     Args:
         split: ``train``, ``test`` or ``test_scaffolds``.
@@ -68,13 +60,7 @@ def read_split(split: str) -> list[str]:
     """
     if split not in SPLITS:
         raise ValueError(f"unknown MOSES split {split!r}; choose from {', '.join(SPLITS)}")
-    path = moses_data_dir() / f"{split}.csv.gz"
-    with gzip.open(path, "rb") as raw:
-        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
-        header = next(reader, None)
-        if header is None or "SMILES" not in header:
-            raise ValueError(f"{path}: expected a SMILES column, found {header}")
-        column = header.index("SMILES")
-        smiles = [row[column] for row in reader if len(row) > column and row[column]]
-    logger.info("MOSES %s: %d molecules from %s", split, len(smiles), path)
+    moses_data_dir()
+    smiles = load("moses", split)
+    logger.info("MOSES %s: %d molecules", split, len(smiles))
     return smiles
