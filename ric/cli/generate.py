@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         generator = _chain_generator(args)
     # Start the sampler before the output is opened, so that a bad --scaffold or --init
     # fails here (sample() sets up eagerly).
-    samples = generator.sample(args.num, progress=True)
+    samples = generator.sample(args.num, progress=not getattr(args, "quiet", False))
     first, valid = [], 0
     redraws = rejected = 0
     header = "# smiles\t" + "\t".join(stats_names) + "\n" if args.with_stats else ""

@@ -88,7 +88,7 @@ def _run_vae(args: argparse.Namespace) -> int:
 
     if args.resume:
         result = train_vae(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget,
-                           progress=True, relocate={"data": args.data, "valid": args.valid})
+                           progress=not getattr(args, "quiet", False), relocate={"data": args.data, "valid": args.valid})
     else:
         config = VAETrainConfig(
             data=args.data, out=args.out, model=args.model, valid=args.valid, tokens=args.tokens,
@@ -100,7 +100,7 @@ def _run_vae(args: argparse.Namespace) -> int:
             checkpoint_every=args.checkpoint_every, valid_examples=min(args.valid_examples, 1000),
             device=args.device,
         )  # fmt: skip
-        result = train_vae(config, progress=True, overwrite=args.overwrite)
+        result = train_vae(config, progress=not getattr(args, "quiet", False), overwrite=args.overwrite)
     print(f"step {result.step} ({result.seconds:.0f} s): valid ELBO {result.valid_elbo:.3f}; checkpoint {result.checkpoint}")
     return 0
 
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     from ric.training.loop import train
 
     if args.resume:
-        result = train(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget, progress=True,
+        result = train(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget, progress=not getattr(args, "quiet", False),
                        relocate={"data": args.data, "valid": args.valid})
     else:
         config = TrainConfig(
@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
             checkpoint_every=args.checkpoint_every, valid_examples=args.valid_examples, device=args.device,
             max_unusable=args.max_unusable,
         )
-        result = train(config, progress=True, overwrite=args.overwrite)
+        result = train(config, progress=not getattr(args, "quiet", False), overwrite=args.overwrite)
     if result.checkpoint is not None:
         print(
             f"step {result.step} ({result.steps_done} this time, stopped by {result.stopped_by.replace('_', ' ')}): "

@@ -347,3 +347,9 @@ def test_moved_run_resumes_with_its_data_at_a_new_place(files, tmp_path, capsys)
     assert "not the file the run" in capsys.readouterr().err
     assert main(["train", "--resume", str(run), "--max-steps", "2", "--data", str(moved)]) == 0
     assert json.loads((run / "config.json").read_text())["data"] == str(moved.resolve())
+
+
+def test_quiet_hides_progress_bars(tiny_checkpoint, tmp_path, capsys):
+    assert main(["-q", "generate", "--checkpoint", str(tiny_checkpoint), "-n", "3", "--max-reconstruction-steps", "2",
+                 "-o", str(tmp_path / "x.smi")]) == 0
+    assert "generating" not in capsys.readouterr().err
