@@ -1,8 +1,8 @@
 """Per-stage cost of one training example, one thread: where the training time goes.
 
 Stages, each timed over the same examples: corruption, featurisation, legal-move
-encoding, ``make_data`` (locating the label, building tensors), PyG collation into
-batches, and the network's forward + backward + Adam step. Also reports the mean
+encoding, locating the label among the candidates, collation into batches
+(:func:`ric.nn.data.collate`), and the network's forward + backward + Adam step. Also reports the mean
 number of atoms, legal candidates and pairs per corrupted molecule.
 
     python benchmarks/training_profile.py [--molecules 640] [--batch-size 64] [--hidden 128] [--depth 4]
@@ -25,7 +25,6 @@ def main() -> None:
 
     import numpy as np
     import torch
-    from torch_geometric.data import Batch
 
     from ric.chem.featurise import featurise
     from ric.chem.io import read_molecules
@@ -33,7 +32,7 @@ def main() -> None:
     from ric.data import bundled_dir
     from ric.moves import make_move_set
     from ric.moves.vocab import Vocabulary
-    from ric.nn.data import make_data
+    from ric.nn.data import Example, collate
     from ric.nn.model import ModelConfig, ReconstructionModel
 
     torch.set_num_threads(1)
@@ -56,9 +55,10 @@ def main() -> None:
                                          for i, g in enumerate(graphs)])
     features, t_feat = timed(lambda: [featurise(e.corrupted) for e in examples])
     encodings, t_enc = timed(lambda: [move_set.encode_moves(e.corrupted) for e in examples])
-    datas, t_data = timed(lambda: [make_data(move_set, e.corrupted, e.reverse_move, enc)
-                                   for e, enc in zip(examples, encodings)])
-    batches, t_collate = timed(lambda: [Batch.from_data_list(datas[k : k + args.batch_size])
+    labels, t_data = timed(lambda: [move_set.locate(e.corrupted, enc, e.reverse_move)
+                                    for e, enc in zip(examples, encodings)])
+    datas = [Example(f, enc, (int(k), int(r))) for f, enc, (k, r) in zip(features, encodings, labels)]
+    batches, t_collate = timed(lambda: [collate(datas[k : k + args.batch_size])
                                         for k in range(0, n, args.batch_size)])
     torch.manual_seed(0)
     model = ReconstructionModel(ModelConfig.for_move_set(move_set, hidden=args.hidden, depth=args.depth))
@@ -66,7 +66,7 @@ def main() -> None:
 
     def steps():
         for batch in batches:
-            loss = model(batch).nll(batch.y).mean()
+            loss = model(batch).nll(batch.target).mean()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -78,13 +78,13 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.2f}")
     print("| stage | ms per example |\n|---|---|")
     for name, value in [("corruption", t_corrupt), ("featurise", t_feat), ("legal-move encoding", t_enc),
-                        ("make_data (label, tensors)", t_data), ("PyG collation", t_collate),
+                        ("locate the label", t_data), ("collation", t_collate),
                         ("network forward + backward + Adam", t_net), ("total", total)]:
         print(f"| {name} | {value:.2f} |")
     print(f"mean per corrupted molecule: {np.mean([f[0].shape[0] for f in features]):.1f} atoms, "
-          f"{np.mean([len(e.atom_moves) for e in encodings]):.0f} atom candidates, "
+          f"{np.mean([e.num_atom_moves for e in encodings]):.0f} atom candidates, "
           f"{np.mean([len(e.pairs) for e in encodings]):.1f} pairs, "
-          f"{np.mean([len(e.pair_moves) for e in encodings]):.0f} pair candidates "
+          f"{np.mean([e.num_pair_moves for e in encodings]):.0f} pair candidates "
           f"(classes: {move_set.num_atom_classes} atom, {move_set.num_pair_classes} pair)")
 
 

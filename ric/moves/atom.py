@@ -588,7 +588,7 @@ class AtomMoveSet:
                 features[r, orders.get((i, j), 0)] = 1.0
                 features[r, 4] = float((i, j) in ring_bonds)
                 features[r, 4 + min(int(dist[i, j]), far - 4)] = 1.0
-        return MoveEncoding(
+        return MoveEncoding.from_rows(
             atom_moves=np.array(atom_rows, dtype=np.int64).reshape(-1, 2),
             pairs=pairs,
             pair_features=features,
@@ -603,14 +603,14 @@ class AtomMoveSet:
         if kind == KIND_STOP:
             return STOP
         if kind == KIND_ATOM:
-            a, c = (int(x) for x in encoding.atom_moves[row])
+            a, c = encoding.candidate(KIND_ATOM, row)
             n_orders = len(cfg.bond_orders)
             if c == len(cfg.atom_types) * n_orders:
                 return DeleteAtom(a)
             z, charge = cfg.atom_types[c // n_orders]
             return AddAtom(a, z, charge, cfg.bond_orders[c % n_orders])
         if kind == KIND_PAIR:
-            p, c = (int(x) for x in encoding.pair_moves[row])
+            p, c = encoding.candidate(KIND_PAIR, row)
             b, e = (int(x) for x in encoding.pairs[p])
             r = len(self._ring_orders_sorted)
             if c < r:

@@ -34,7 +34,7 @@ import numpy as np
 
 from ric.chem.graph import MolGraph
 from ric.chem.standardise import SUPPORTED_ELEMENTS, MoleculeError
-from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP, MoveEncoding
+from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP, MoveEncoding, list_id
 from ric.moves.protocol import STOP, IllegalMoveError, Stop
 from ric.moves.vocab import Cluster, UnknownFragmentError, Vocabulary, decompose
 
@@ -123,6 +123,10 @@ class FragmentMoveSet:
         # memoised per key (a few hundred keys on ZINC).
         self._atom_count_memo: dict[tuple, int] = {}
         self._bond_row_memo: dict[tuple, tuple] = {}
+        # Class lists of the move encoding: bond slots of each legal row subset, and the
+        # stable ids (digests) of all lists.
+        self._bond_classes: dict[int, np.ndarray] = {}
+        self._list_ids: dict[object, int] = {}
 
     # ------------------------------------------------------------------ analysis
     def _analyse(self, state: MolGraph) -> _Analysis:
@@ -336,7 +340,7 @@ class FragmentMoveSet:
         ``encoding``: True where the move would delete an atom of ``protected``."""
         mask = np.zeros(1 + encoding.num_moves, dtype=bool)
         if protected:
-            base = 1 + len(encoding.atom_moves) + len(encoding.pair_moves)
+            base = 1 + encoding.num_atom_moves + encoding.num_pair_moves
             for r, leaf in enumerate(self._analyse(state).leaves):
                 if protected.intersection(leaf.move.atoms):
                     mask[base + r] = True
@@ -371,31 +375,43 @@ class FragmentMoveSet:
         """Pair-candidate classes: the vocabulary's global bond slots."""
         return self.vocab.num_bond_slots
 
+    def _list_id(self, key: object, classes: np.ndarray) -> int:
+        """Stable id of a vocabulary class list (memoised by ``key``)."""
+        lid = self._list_ids.get(key)
+        if lid is None:
+            lid = self._list_ids[key] = list_id(classes)
+        return lid
+
     def encode_moves(self, state: MolGraph) -> MoveEncoding:
         """All legal moves of ``state`` as arrays (see :mod:`ric.moves.encoding`).
 
-        Atom candidates are atom fusions ``(atom, global atom slot)``; pair candidates are
-        bond fusions ``(directed ring bond row, global bond slot)``; set candidates are
-        leaf deletions, whose members are the leaf cluster's atoms.
+        Atom candidates are atom fusions ``(atom, global atom slot)``: one block per atom and
+        table (bond or ring fragments), the legal slots being a prefix of the vocabulary's
+        table for the atom's type. Pair candidates are bond fusions ``(directed ring bond
+        row, global bond slot)``, one block per ring bond direction. Set candidates are leaf
+        deletions, whose members are the leaf cluster's atoms.
         """
-        atoms, slot_blocks, counts = [], [], []
+        lists: dict[int, np.ndarray] = {}
+        atom_blocks = []
         for ring in (False, True):
             for a, k in enumerate(self._atom_fusion_counts(state, ring)):
                 if k:
-                    atoms.append(a)
-                    counts.append(k)
-                    slot_blocks.append(self.vocab.atom_tables[(ring, state.atom_type(a))].global_slot[:k])
-        pairs, pair_blocks, pair_counts = [], [], []
+                    key = (ring, state.atom_type(a))
+                    slots = self.vocab.atom_tables[key].global_slot
+                    lid = self._list_id(key, slots)
+                    lists[lid] = slots
+                    atom_blocks.append((a, lid, k))
+        pairs, pair_blocks = [], []
         for a, b, rows, table in self._bond_fusion_options(state):
+            key = id(rows)  # rows are memoised arrays, kept for the move set's lifetime
+            classes = self._bond_classes.get(key)
+            if classes is None:
+                classes = self._bond_classes[key] = table.global_slot[rows]
+                classes.setflags(write=False)
+            lid = self._list_id(key, classes)
+            lists[lid] = classes
+            pair_blocks.append((len(pairs), lid, rows.size))
             pairs.append((a, b))
-            pair_blocks.append(table.global_slot[rows])
-            pair_counts.append(rows.size)
-        atom_rows = [np.stack([np.repeat(atoms, counts), np.concatenate(slot_blocks)], axis=1)] if atoms else []
-        pair_rows = (
-            [np.stack([np.repeat(np.arange(len(pairs)), pair_counts), np.concatenate(pair_blocks)], axis=1)]
-            if pairs
-            else []
-        )
         orders = state.bond_orders
         pair_features = np.zeros((len(pairs), 3), dtype=np.float32)
         for r, (a, b) in enumerate(pairs):
@@ -403,12 +419,13 @@ class FragmentMoveSet:
         leaves = self._analyse(state).leaves
         members = [(r, a) for r, leaf in enumerate(leaves) for a in leaf.cluster.atoms]
         return MoveEncoding(
-            atom_moves=atom_rows[0].astype(np.int64) if atom_rows else MoveEncoding.empty_rows(2),
+            atom_blocks=np.array(atom_blocks, dtype=np.int64).reshape(-1, 3),
             pairs=np.array(pairs, dtype=np.int64).reshape(-1, 2),
             pair_features=pair_features,
-            pair_moves=pair_rows[0].astype(np.int64) if pair_rows else MoveEncoding.empty_rows(2),
+            pair_blocks=np.array(pair_blocks, dtype=np.int64).reshape(-1, 3),
             set_members=np.array(members, dtype=np.int64).reshape(-1, 2),
             num_sets=len(leaves),
+            lists=lists,
         )
 
     def move_at(self, state: MolGraph, encoding: MoveEncoding, kind: int, row: int) -> FragmentMove | Stop:
@@ -416,11 +433,11 @@ class FragmentMoveSet:
         if kind == KIND_STOP:
             return STOP
         if kind == KIND_ATOM:
-            a, g = encoding.atom_moves[row]
+            a, g = encoding.candidate(KIND_ATOM, row)
             f, s = self.vocab.atom_slot_owner[g]
             return FuseAtom(int(a), int(f), int(s))
         if kind == KIND_PAIR:
-            p, g = encoding.pair_moves[row]
+            p, g = encoding.candidate(KIND_PAIR, row)
             a, b = encoding.pairs[p]
             f, s = self.vocab.bond_slot_owner[g]
             return FuseBond(int(a), int(b), int(f), int(s))

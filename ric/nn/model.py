@@ -5,13 +5,17 @@ molecule embedding is the projection of mean ⊕ max pooling. Four heads score t
 moves of each molecule (:mod:`ric.moves.encoding`):
 
 * stop: ``MLP(g)`` -> one logit per molecule;
-* atom candidates: ``MLP([h_i, g]) -> [N, num_atom_classes]``, gathered at ``(atom, class)``;
-* pair candidates: ``MLP([h_i, h_j, pair_attr, g]) -> [P, num_pair_classes]``, gathered at
-  ``(pair, class)``; symmetrised over ``(i, j)``/``(j, i)`` when pairs are unordered;
+* atom candidates ``(atom i, class c)``: ``MLP([h_i, g])[c]``;
+* pair candidates ``(pair (i, j), class c)``: ``MLP([h_i, h_j, pair_attr, g])[c]``,
+  symmetrised over ``(i, j)``/``(j, i)`` when pairs are unordered;
 * set candidates: ``MLP([Σ_members h, g])`` -> one logit per set.
 
 Illegal moves are never scored: only the encoded legal candidates get logits, and one
-log-softmax per molecule runs over exactly those (plus stop).
+softmax per molecule runs over exactly those (plus stop). Atom and pair candidates come
+in blocks sharing a class list (:mod:`ric.moves.encoding`), so the heads' last layers
+are applied per list, as one dense product over only that list's classes, instead of
+producing full ``[atoms, num_atom_classes]`` / ``[pairs, num_pair_classes]`` tables; the
+loss needs only each block's log-sum-exp and the target's logit.
 """
 from __future__ import annotations
 
@@ -23,10 +27,11 @@ from torch import Tensor, nn
 from torch_geometric.nn import global_max_pool, global_mean_pool
 
 from ric.chem.featurise import ATOM_DIM, BOND_DIM
-from ric.nn.heads import segment_argmax, segment_log_softmax
+from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP
+from ric.nn.heads import segment_argmax, segment_log_softmax, segment_logsumexp
 from ric.nn.layers import BondMessagePassing, mlp
 
-__all__ = ["ModelConfig", "ReconstructionModel", "CandidateScores"]
+__all__ = ["ModelConfig", "ReconstructionModel", "CandidateScores", "BlockScores"]
 
 
 @dataclass(frozen=True)
@@ -75,50 +80,190 @@ class ModelConfig:
         return cls(**data)
 
 
-@dataclass
+class BlockScores:
+    """Logits of one kind of block candidates (atom or pair) of a batch.
+
+    Args:
+        hidden: ``[E, H]`` hidden vectors of the entities (atoms or pairs).
+        last: the head's last linear layer (``H -> num_classes``).
+        blocks: the batch's :class:`~ric.nn.data.CandidateBlocks` of this kind.
+
+    ``tables[u]`` is ``[R_u, width_u]``: row ``r`` scores the classes of block
+    ``groups[u, 0] + r``, ``-inf`` beyond its ``count``. Only these entries are computed,
+    never the full ``[E, num_classes]`` table.
+    """
+
+    def __init__(self, hidden: Tensor, last: nn.Linear, blocks: Any) -> None:
+        self.hidden, self.last, self.blocks = hidden, last, blocks
+        self.tables: list[Tensor] = []
+        self.group_rows = blocks.groups.tolist()
+        if not self.group_rows:
+            return
+        # One gather and one split per operand: their backward passes are one scatter and
+        # one concatenation, not one full-size gradient per group.
+        rows = torch.split(hidden.index_select(0, blocks.entity), [hi - lo for lo, hi, *_ in self.group_rows])
+        widths = [g[3] for g in self.group_rows]
+        weights = torch.split(last.weight.index_select(0, blocks.classes), widths)
+        biases = torch.split(last.bias.index_select(0, blocks.classes), widths)
+        for (lo, hi, c0, width, full), r, w, b in zip(self.group_rows, rows, weights, biases):
+            table = torch.addmm(b, r, w.t())
+            if not full:
+                beyond = torch.arange(width, device=table.device) >= blocks.count[lo:hi, None]
+                table = table.masked_fill(beyond, float("-inf"))
+            self.tables.append(table)
+
+    def logsumexp(self) -> Tensor:
+        """``[R]`` log-sum-exp of each block's logits."""
+        if not self.tables:
+            return self.hidden.new_zeros(0)
+        return torch.cat([torch.logsumexp(t, dim=1) for t in self.tables])
+
+    def best(self) -> tuple[Tensor, Tensor]:
+        """``[R]`` largest logit of each block and its position (first on ties)."""
+        if not self.tables:
+            return self.hidden.new_zeros(0), self.blocks.count.new_zeros(0)
+        values, positions = zip(*(t.max(dim=1) for t in self.tables))
+        return torch.cat(values), torch.cat(positions)
+
+    def at(self, block: Tensor, position: Tensor) -> Tensor:
+        """Logits of ``position`` in ``block`` (``[M]`` each), computed directly: ``[M]``."""
+        cls = self.blocks.classes[self.blocks.class_start[block] + position]
+        rows = self.hidden.index_select(0, self.blocks.entity[block])
+        return (rows * self.last.weight.index_select(0, cls)).sum(1) + self.last.bias.index_select(0, cls)
+
+    def flat(self, total: int) -> Tensor:
+        """``[total]`` logits of every candidate in flat, molecule-major order."""
+        out = self.hidden.new_zeros(total)
+        if not self.tables:
+            return out
+        index, values = [], []
+        for (lo, hi, _, width, full), table in zip(self.group_rows, self.tables):
+            positions = self.blocks.offset[lo:hi, None] + torch.arange(width, device=table.device)
+            if full:
+                index.append(positions.reshape(-1))
+                values.append(table.reshape(-1))
+            else:
+                keep = torch.arange(width, device=table.device) < self.blocks.count[lo:hi, None]
+                index.append(positions[keep])
+                values.append(table[keep])
+        return out.index_copy(0, torch.cat(index), torch.cat(values))
+
+
 class CandidateScores:
     """Logits of every candidate in a batch.
 
+    Training needs only :meth:`nll` and :meth:`top1`, which work on per-block summaries;
+    the flat view (:attr:`logits`, :attr:`segment`, :attr:`starts`, :meth:`log_probs`) is
+    built on first use, for sampling and inspection.
+
     Attributes:
-        logits: ``[C]``, ordered ``[stops (B), atom candidates, pair candidates, set candidates]``.
-        segment: ``[C]`` molecule of each candidate.
+        stop: ``[B]`` stop logits.
+        atom, pair: :class:`BlockScores` of the atom and pair candidates.
+        sets: ``[S]`` set logits; ``set_graph`` ``[S]`` their molecules.
         num_graphs: ``B``.
-        starts: ``[4, B]`` index in ``logits`` of each molecule's first candidate of each
-            kind (stop, atom, pair, set), so candidate ``row`` of kind ``k`` of molecule
-            ``b`` is ``logits[starts[k, b] + row]``.
     """
 
-    logits: Tensor
-    segment: Tensor
-    num_graphs: int
-    starts: Tensor
+    def __init__(self, stop: Tensor, atom: BlockScores, pair: BlockScores, sets: Tensor, set_graph: Tensor,
+                 counts: Tensor) -> None:
+        self.stop, self.atom, self.pair, self.sets, self.set_graph = stop, atom, pair, sets, set_graph
+        self.num_graphs = stop.size(0)
+        self._counts = counts  # [4, B]: candidates of each kind per molecule
+        self._flat: tuple[Tensor, Tensor, Tensor] | None = None
+
+    # ------------------------------------------------------------- per molecule
+    def _summary(self, values: list[Tensor]) -> tuple[Tensor, Tensor]:
+        """One entry per stop, set and block: ``values`` concatenated, and their molecules."""
+        b = torch.arange(self.num_graphs, device=self.stop.device)
+        segment = torch.cat([b, self.set_graph, self.atom.blocks.graph, self.pair.blocks.graph])
+        return torch.cat(values), segment
+
+    def log_normalizer(self) -> Tensor:
+        """``[B]`` log-sum-exp of each molecule's candidate logits (stop included)."""
+        values, segment = self._summary([self.stop, self.sets, self.atom.logsumexp(), self.pair.logsumexp()])
+        return segment_logsumexp(values, segment, self.num_graphs)
+
+    def target_logits(self, target: Tensor) -> Tensor:
+        """``[B]`` logits of the targets, ``target [B, 3]`` rows ``(kind, index, position)``."""
+        kind, index, position = target.unbind(1)
+        out = self.stop.new_zeros(self.num_graphs)
+        for k, pick in ((KIND_STOP, lambda i, p: self.stop[i]), (KIND_SET, lambda i, p: self.sets[i]),
+                        (KIND_ATOM, self.atom.at), (KIND_PAIR, self.pair.at)):
+            rows = torch.nonzero(kind == k).squeeze(1)
+            if rows.numel():
+                out = out.index_copy(0, rows, pick(index[rows], position[rows]))
+        return out
+
+    def nll(self, target: Tensor) -> Tensor:
+        """``[B]`` negative log-likelihood of the targets (:attr:`MoveBatch.target`)."""
+        return self.log_normalizer() - self.target_logits(target)
+
+    def top1(self, target: Tensor) -> Tensor:
+        """``[B]`` bool: the target is the highest-scoring candidate of its molecule (ties go
+        to the first candidate in flat order, as with :attr:`logits`)."""
+        kind, index, position = target.unbind(1)
+        values, positions, entry = [self.stop], [torch.zeros_like(self.stop, dtype=torch.long)], index.clone()
+        base = self.num_graphs
+        for k, scores in ((KIND_ATOM, self.atom), (KIND_PAIR, self.pair)):
+            best, pos = scores.best()
+            order = torch.argsort(scores.blocks.offset)  # blocks in flat order, so ties resolve alike
+            rank = torch.empty_like(order)
+            rank[order] = torch.arange(order.numel(), device=order.device)
+            values.append(best[order])
+            positions.append(pos[order])
+            mine = kind == k
+            entry = torch.where(mine, base + rank[index.clamp(max=max(order.numel() - 1, 0))], entry)
+            base += order.numel()
+        values.append(self.sets)
+        positions.append(torch.zeros_like(self.sets, dtype=torch.long))
+        entry = torch.where(kind == KIND_SET, base + index, entry)
+        b = torch.arange(self.num_graphs, device=self.stop.device)
+        segment = torch.cat([b, self.atom.blocks.graph[torch.argsort(self.atom.blocks.offset)],
+                             self.pair.blocks.graph[torch.argsort(self.pair.blocks.offset)], self.set_graph])
+        winner = segment_argmax(torch.cat(values), segment, self.num_graphs)
+        in_block = (kind == KIND_ATOM) | (kind == KIND_PAIR)
+        return (winner == entry) & (~in_block | (torch.cat(positions)[entry] == position))
+
+    # ------------------------------------------------------------- flat view
+    def _flat_view(self) -> tuple[Tensor, Tensor, Tensor]:
+        if self._flat is None:
+            counts = self._counts
+            logits = torch.cat([self.stop, self.atom.flat(int(counts[KIND_ATOM].sum())),
+                                self.pair.flat(int(counts[KIND_PAIR].sum())), self.sets])
+            b = torch.arange(self.num_graphs, device=logits.device)
+            segment = torch.cat([torch.repeat_interleave(b, c) for c in counts])
+            starts, base = [], 0
+            for c in counts:
+                starts.append(base + torch.cumsum(c, 0) - c)
+                base += int(c.sum())
+            self._flat = (logits, segment, torch.stack(starts))
+        return self._flat
+
+    @property
+    def logits(self) -> Tensor:
+        """``[C]`` every candidate's logit, ordered ``[stops (B), atom candidates, pair
+        candidates, set candidates]``, each kind molecule by molecule."""
+        return self._flat_view()[0]
+
+    @property
+    def segment(self) -> Tensor:
+        """``[C]`` molecule of each entry of :attr:`logits`."""
+        return self._flat_view()[1]
+
+    @property
+    def starts(self) -> Tensor:
+        """``[4, B]`` index in :attr:`logits` of each molecule's first candidate of each kind
+        (stop, atom, pair, set): candidate ``row`` of kind ``k`` of molecule ``b`` is
+        ``logits[starts[k, b] + row]``."""
+        return self._flat_view()[2]
 
     def log_probs(self) -> Tensor:
-        """``[C]`` log-probabilities, normalised per molecule over its legal moves."""
+        """``[C]`` log-probabilities of :attr:`logits`, normalised per molecule over its legal moves."""
         return segment_log_softmax(self.logits, self.segment, self.num_graphs)
 
     def index_of(self, kind_row: Tensor) -> Tensor:
-        """Indices into ``logits`` of one ``(kind, row)`` per molecule (``[B, 2]`` -> ``[B]``)."""
+        """Indices into :attr:`logits` of one ``(kind, row)`` per molecule (``[B, 2]`` -> ``[B]``)."""
         b = torch.arange(self.num_graphs, device=kind_row.device)
         return self.starts[kind_row[:, 0], b] + kind_row[:, 1]
-
-    def nll(self, target: Tensor) -> Tensor:
-        """``[B]`` negative log-likelihood of the target ``(kind, row)`` per molecule."""
-        return -self.log_probs()[self.index_of(target)]
-
-    def top1(self, target: Tensor) -> Tensor:
-        """``[B]`` bool: the target is the highest-scoring candidate of its molecule."""
-        return segment_argmax(self.logits, self.segment, self.num_graphs) == self.index_of(target)
-
-
-def _take(table: Tensor, rows_cols: Tensor) -> Tensor:
-    """``table[r, c]`` for each row ``(r, c)`` of ``rows_cols`` ``[M, 2]`` -> ``[M]``.
-
-    Flat ``index_select``: its backward is one ``index_add_``, several times faster on a
-    CPU than the sorting ``index_put_`` behind two-tensor advanced indexing.
-    """
-    flat = rows_cols[:, 0] * table.size(1) + rows_cols[:, 1]
-    return table.reshape(-1).index_select(0, flat)
 
 
 class ReconstructionModel(nn.Module):
@@ -149,35 +294,29 @@ class ReconstructionModel(nn.Module):
         return h, self.graph_out(pooled)
 
     def forward(self, batch: Any) -> CandidateScores:
-        """Logits of every legal move (and stop) of every molecule in ``batch``."""
+        """Logits of every legal move (and stop) of every molecule in ``batch`` (a
+        :class:`~ric.nn.data.MoveBatch`)."""
         h, g = self.embed(batch)
         num_graphs = g.size(0)
         node_graph = batch.batch
         device = h.device
 
         stop_logits = self.stop_head(g).squeeze(-1)
+        atom = BlockScores(self.atom_head[:-1](torch.cat([h, g[node_graph]], dim=1)), self.atom_head[-1],
+                           batch.atom_blocks)
 
-        atom_moves = batch.atom_moves
-        atom_table = self.atom_head(torch.cat([h, g[node_graph]], dim=1))
-        atom_logits = _take(atom_table, atom_moves)
-        atom_graph = node_graph[atom_moves[:, 0]]
-
-        pairs, pair_moves = batch.pairs, batch.pair_moves
+        pairs = batch.pairs
         if pairs.numel():
             i, j = pairs[:, 0], pairs[:, 1]
             context = torch.cat([batch.pair_attr, g[node_graph[i]]], dim=1)
             hidden = self.pair_head[:-1](torch.cat([h[i], h[j], context], dim=1))
             if not self.config.pairs_directed:
                 # The head's last layer is linear, so averaging its outputs over the two orders
-                # equals applying it once to the average of the hidden layers: one wide
-                # [P, num_pair_classes] product instead of two.
+                # equals applying it once to the average of the hidden layers.
                 hidden = 0.5 * (hidden + self.pair_head[:-1](torch.cat([h[j], h[i], context], dim=1)))
-            pair_table = self.pair_head[-1](hidden)
-            pair_logits = _take(pair_table, pair_moves)
-            pair_graph = node_graph[i][pair_moves[:, 0]]
         else:
-            pair_logits = h.new_zeros(0)
-            pair_graph = node_graph.new_zeros(0)
+            hidden = h.new_zeros(0, self.config.hidden)
+        pair = BlockScores(hidden, self.pair_head[-1], batch.pair_blocks)
 
         num_sets_total = int(batch.num_sets.sum())
         members = batch.set_members
@@ -188,13 +327,6 @@ class ReconstructionModel(nn.Module):
         else:
             set_logits = h.new_zeros(0)
             set_graph = node_graph.new_zeros(0)
-
-        logits = torch.cat([stop_logits, atom_logits, pair_logits, set_logits])
-        segment = torch.cat([torch.arange(num_graphs, device=device), atom_graph, pair_graph, set_graph])
-        counts = [torch.ones_like(batch.num_sets), batch.num_atom_moves, batch.num_pair_moves, batch.num_sets]
-        starts = []
-        base = 0
-        for c in counts:
-            starts.append(base + torch.cumsum(c, 0) - c)
-            base += int(c.sum())
-        return CandidateScores(logits, segment, num_graphs, torch.stack(starts))
+        counts = torch.stack([torch.ones_like(batch.num_sets), batch.num_atom_moves, batch.num_pair_moves,
+                              batch.num_sets])
+        return CandidateScores(stop_logits, atom, pair, set_logits, set_graph, counts)

@@ -3,8 +3,8 @@
 Items are addressed by ``(epoch, index)`` so that each example's randomness comes from
 ``(seed, epoch, index)`` (:func:`ric.corruption.example_rng`) whatever worker builds it:
 results do not depend on the number of workers, and persistent workers need no epoch
-signal. Workers return :class:`~ric.nn.data.MoveData` (tensors only); no RDKit object
-crosses a process boundary.
+signal. Workers build whole batches (:func:`ric.nn.data.collate`, tensors only); no RDKit
+object crosses a process boundary.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from torch.utils.data import Dataset, Sampler
 from ric.chem.graph import MolGraph
 from ric.chem.store import MolStore, default_molecule_cache
 from ric.corruption import CorruptionConfig, corrupt, example_rng
-from ric.nn.data import MoveData, make_data
+from ric.nn.data import Example, make_example
 
 __all__ = ["CorruptionDataset", "EpochSampler", "load_graphs"]
 
@@ -198,10 +198,10 @@ class CorruptionDataset(Dataset):
     def __len__(self) -> int:
         return len(self.graphs)
 
-    def __getitem__(self, key: int | tuple[int, int]) -> MoveData:
+    def __getitem__(self, key: int | tuple[int, int]) -> Example:
         epoch, index = key if isinstance(key, tuple) else (0, key)
         example = corrupt(self.move_set, self.graphs[index], example_rng(self.seed, epoch, index), self.config)
-        return make_data(self.move_set, example.corrupted, example.reverse_move)
+        return make_example(self.move_set, example.corrupted, example.reverse_move)
 
 
 class EpochSampler(Sampler):

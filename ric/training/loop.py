@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch_geometric.loader import DataLoader
+from torch.utils.data import DataLoader
 
 from ric.corruption import CorruptionConfig, corrupt, example_rng
 from ric.moves import make_move_set, move_set_from_dict, move_set_to_dict
 from ric.moves.encoding import KIND_STOP
-from ric.nn.data import make_data
+from ric.nn.data import collate, make_example
 from ric.nn.model import ModelConfig, ReconstructionModel
 from ric.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ric.training.config import TrainConfig
@@ -102,9 +102,9 @@ def evaluate(model: ReconstructionModel, batches: list[Any], device: torch.devic
     for batch in batches:
         batch = batch.to(device)
         scores = model(batch)
-        total_nll += float(scores.nll(batch.y).sum())
-        total_hit += float(scores.top1(batch.y).sum())
-        count += int(batch.y.size(0))
+        total_nll += float(scores.nll(batch.target).sum())
+        total_hit += float(scores.top1(batch.target).sum())
+        count += batch.num_graphs
     model.train()
     return total_nll / max(count, 1), total_hit / max(count, 1)
 
@@ -116,10 +116,10 @@ def _validation_batches(graphs, move_set, corruption, seed: int, limit: int, bat
     for k in range(limit):
         index = k % len(graphs)
         ex = corrupt(move_set, graphs[index], example_rng(seed, 1_000_000 + k // len(graphs), index), corruption)
-        items.append(make_data(move_set, ex.corrupted, ex.reverse_move))
+        items.append(make_example(move_set, ex.corrupted, ex.reverse_move))
         stops += ex.steps == 0
-    loader = DataLoader(items, batch_size=batch_size, shuffle=False)
-    return list(loader), stops / max(len(items), 1)
+    batches = [collate(items[k : k + batch_size]) for k in range(0, len(items), batch_size)]
+    return batches, stops / max(len(items), 1)
 
 
 class _MetricsLog:
@@ -153,7 +153,7 @@ class _LabelScores(torch.nn.Module):
 
     def forward(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
         scores = self.model(batch)
-        return scores.nll(batch.y), scores.top1(batch.y)
+        return scores.nll(batch.target), scores.top1(batch.target)
 
 
 def _lr_lambda(warmup: int):
@@ -270,6 +270,7 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         dataset,
         batch_size=config.batch_size,
         sampler=sampler,
+        collate_fn=collate,
         num_workers=config.workers,
         persistent_workers=config.workers > 0,
         pin_memory=device.type == "cuda",

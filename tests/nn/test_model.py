@@ -2,14 +2,13 @@
 import numpy as np
 import pytest
 import torch
-from torch_geometric.loader import DataLoader
 
 from ric.chem.featurise import ATOM_DIM, BOND_DIM, ELEMENTS, featurise
 from ric.corruption import corrupt, example_rng
 from ric.moves import make_move_set
 from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP
 from ric.moves.protocol import STOP
-from ric.nn.data import collate_states, make_data
+from ric.nn.data import collate, make_example
 from ric.nn.heads import segment_argmax, segment_log_softmax, segment_logsumexp
 from ric.nn.model import ModelConfig, ReconstructionModel
 
@@ -28,8 +27,21 @@ def setup(request, vocab, zinc_graphs):
     return move_set, examples, model
 
 
-def _counts(data):
-    return [1, int(data.num_atom_moves), int(data.num_pair_moves), int(data.num_sets)]
+def _counts(example):
+    enc = example.encoding
+    return [1, enc.num_atom_moves, enc.num_pair_moves, enc.num_sets]
+
+
+def _flat_rows(blocks):
+    """Flat ``(entity, class)`` rows of a batch's CandidateBlocks, in flat candidate order."""
+    total = int(blocks.count.sum())
+    rows = torch.full((total, 2), -1, dtype=torch.long)
+    for r in range(blocks.entity.numel()):
+        start, n = int(blocks.offset[r]), int(blocks.count[r])
+        first = int(blocks.class_start[r])
+        rows[start : start + n, 0] = blocks.entity[r]
+        rows[start : start + n, 1] = blocks.classes[first : first + n]
+    return rows
 
 
 def test_candidates_are_exactly_the_legal_moves(setup):
@@ -54,8 +66,7 @@ def test_label_is_always_a_candidate(setup, zinc_graphs):
         if move_set.check_state(g) is not None:
             continue
         ex = corrupt(move_set, g, example_rng(8, 1, i))
-        data = make_data(move_set, ex.corrupted, ex.reverse_move)
-        kind, row = data.y[0].tolist()
+        kind, row = make_example(move_set, ex.corrupted, ex.reverse_move).label
         enc = move_set.encode_moves(ex.corrupted)
         assert move_set.move_at(ex.corrupted, enc, kind, row) == ex.reverse_move
         seen += ex.reverse_move is not STOP
@@ -64,8 +75,8 @@ def test_label_is_always_a_candidate(setup, zinc_graphs):
 
 def test_joint_log_softmax_matches_per_molecule_reference(setup):
     move_set, examples, model = setup
-    datas = [make_data(move_set, ex.corrupted, ex.reverse_move) for ex in examples[:12]]
-    batch = next(iter(DataLoader(datas, batch_size=len(datas))))
+    datas = [make_example(move_set, ex.corrupted, ex.reverse_move) for ex in examples[:12]]
+    batch = collate(datas)
     with torch.no_grad():
         scores = model(batch)
         logp = scores.log_probs()
@@ -73,79 +84,92 @@ def test_joint_log_softmax_matches_per_molecule_reference(setup):
         total = torch.zeros(scores.num_graphs).index_add_(0, scores.segment, logp.exp())
         assert torch.allclose(total, torch.ones_like(total), atol=1e-5)
         for b, data in enumerate(datas):
-            single = model(next(iter(DataLoader([data], batch_size=1))))
+            one = collate([data])
+            single = model(one)
             reference = torch.log_softmax(single.logits, dim=0)  # plain softmax over one molecule
             batched = torch.cat([
                 logp[scores.starts[k, b] : scores.starts[k, b] + n] for k, n in zip(KINDS, _counts(data))
             ])
             assert batched.shape == reference.shape
             assert torch.allclose(batched, reference, atol=1e-5)
-            nll = scores.nll(batch.y)[b]
-            assert torch.allclose(nll, -reference[single.index_of(data.y)[0]], atol=1e-5)
+            nll = scores.nll(batch.target)[b]
+            assert torch.allclose(nll, -reference[single.index_of(one.y)[0]], atol=1e-5)
+            assert torch.allclose(single.nll(one.target)[0], nll, atol=1e-5)
 
 
 def test_batching_offsets_point_at_the_right_atoms(setup):
     move_set, examples, _ = setup
-    datas = [make_data(move_set, ex.corrupted, ex.reverse_move) for ex in examples[:6]]
-    batch = next(iter(DataLoader(datas, batch_size=len(datas))))
-    node_start = 0
-    atom_start = pair_start = set_start = member_start = 0
-    for data in datas:
-        n_a, n_p = int(data.num_atom_moves), int(data.num_pair_moves)
-        rows = batch.atom_moves[atom_start : atom_start + n_a]
-        assert torch.equal(rows[:, 0] - node_start, data.atom_moves[:, 0])
-        assert torch.equal(rows[:, 1], data.atom_moves[:, 1])
-        prow = batch.pair_moves[pair_start : pair_start + n_p]
-        assert torch.equal(prow[:, 0] - pair_start_rows(datas, data), data.pair_moves[:, 0])
-        assert torch.equal(prow[:, 1], data.pair_moves[:, 1])
-        k = data.set_members.size(0)
+    datas = [make_example(move_set, ex.corrupted, ex.reverse_move) for ex in examples[:6]]
+    batch = collate(datas)
+    atom_rows, pair_rows = _flat_rows(batch.atom_blocks), _flat_rows(batch.pair_blocks)
+    node_start = atom_start = pair_start = pair_row_start = set_start = member_start = 0
+    for b, data in enumerate(datas):
+        enc = data.encoding
+        n_a, n_p = enc.num_atom_moves, enc.num_pair_moves
+        assert int(batch.num_atom_moves[b]) == n_a and int(batch.num_pair_moves[b]) == n_p
+        rows = atom_rows[atom_start : atom_start + n_a]
+        assert torch.equal(rows[:, 0] - node_start, torch.from_numpy(enc.atom_moves[:, 0]))
+        assert torch.equal(rows[:, 1], torch.from_numpy(enc.atom_moves[:, 1]))
+        prow = pair_rows[pair_start : pair_start + n_p]
+        assert torch.equal(prow[:, 0] - pair_row_start, torch.from_numpy(enc.pair_moves[:, 0]))
+        assert torch.equal(prow[:, 1], torch.from_numpy(enc.pair_moves[:, 1]))
+        assert torch.equal(batch.pairs[pair_row_start : pair_row_start + len(enc.pairs)] - node_start,
+                           torch.from_numpy(enc.pairs))
+        k = len(enc.set_members)
         members = batch.set_members[member_start : member_start + k]
-        assert torch.equal(members[:, 0] - set_start, data.set_members[:, 0])
-        assert torch.equal(members[:, 1] - node_start, data.set_members[:, 1])
-        node_start += data.num_nodes
+        assert torch.equal(members[:, 0] - set_start, torch.from_numpy(enc.set_members[:, 0]))
+        assert torch.equal(members[:, 1] - node_start, torch.from_numpy(enc.set_members[:, 1]))
+        node_start += data.features[0].shape[0]
         atom_start += n_a
         pair_start += n_p
-        set_start += int(data.num_sets)
+        pair_row_start += len(enc.pairs)
+        set_start += enc.num_sets
         member_start += k
-    assert torch.equal(batch.y, torch.cat([d.y for d in datas]))
+    assert batch.y.tolist() == [list(d.label) for d in datas]
 
 
-def test_array_collation_equals_pyg_batching(setup):
-    """The sampler's collate_states builds the same batch as PyG and gets the same scores."""
+def test_block_scores_equal_the_flat_softmax(setup):
+    """nll and top1 from the per-block path equal those of the materialised flat candidates,
+    and a target that is its molecule's best candidate counts as a hit whatever its kind."""
     move_set, examples, model = setup
-    states = [ex.corrupted for ex in examples[:7]] + [examples[0].original]
-    datas = [make_data(move_set, s) for s in states]
-    reference = next(iter(DataLoader(datas, batch_size=len(datas))))
-    fast = collate_states([featurise(s) for s in states], [move_set.encode_moves(s) for s in states])
-    for key in ("x", "edge_index", "edge_attr", "batch", "atom_moves", "pairs", "pair_moves", "set_members",
-                "num_atom_moves", "num_pair_moves", "num_sets"):
-        assert torch.equal(getattr(fast, key), getattr(reference, key).reshape(getattr(fast, key).shape)), key
-    assert torch.equal(fast.pair_attr, reference.pair_attr)
+    datas = [make_example(move_set, ex.corrupted, ex.reverse_move) for ex in examples[:16]]
+    batch = collate(datas)
     with torch.no_grad():
-        a, b = model(reference), model(fast)
-    assert torch.allclose(a.logits, b.logits, atol=1e-6)
-    assert torch.equal(a.starts, b.starts) and torch.equal(a.segment, b.segment)
+        scores = model(batch)
+        flat = scores.log_probs()
+        index = scores.index_of(batch.y)
+        best = segment_argmax(scores.logits, scores.segment, scores.num_graphs)
+        assert torch.allclose(scores.nll(batch.target), -flat[index], atol=1e-5)
+        assert torch.equal(scores.top1(batch.target), best == index)
+    for b, data in enumerate(datas):
+        starts = scores.starts[:, b].tolist()
+        kind = max(k for k in range(4) if starts[k] <= int(best[b]) and _counts(data)[k])
+        data.label = (kind, int(best[b]) - starts[kind])
+    rebatch = collate(datas)
+    with torch.no_grad():
+        assert bool(model(rebatch).top1(rebatch.target).all())
 
 
-def pair_start_rows(datas, target):
-    start = 0
-    for d in datas:
-        if d is target:
-            return start
-        start += d.pairs.size(0)
-    raise AssertionError("not found")
+def test_unlabelled_and_labelled_examples_do_not_mix(setup):
+    move_set, examples, _ = setup
+    a = make_example(move_set, examples[0].corrupted, examples[0].reverse_move)
+    b = make_example(move_set, examples[1].corrupted)
+    with pytest.raises(ValueError, match="every example"):
+        collate([a, b])
+    with pytest.raises(ValueError, match="empty"):
+        collate([])
 
 
 def test_training_step_changes_only_through_legal_candidates(setup):
     """Gradients reach the atom head only through the classes of legal candidates."""
     move_set, examples, model = setup
-    datas = [make_data(move_set, ex.corrupted, ex.reverse_move) for ex in examples[:8]]
-    batch = next(iter(DataLoader(datas, batch_size=len(datas))))
+    datas = [make_example(move_set, ex.corrupted, ex.reverse_move) for ex in examples[:8]]
+    batch = collate(datas)
     model.zero_grad()
-    model(batch).nll(batch.y).mean().backward()
+    model(batch).nll(batch.target).mean().backward()
     last = model.atom_head[-1]
     used = torch.zeros(model.config.num_atom_classes, dtype=torch.bool)
-    used[batch.atom_moves[:, 1]] = True
+    used[_flat_rows(batch.atom_blocks)[:, 1]] = True
     grad_rows = last.weight.grad.abs().sum(1) > 0
     assert torch.equal(grad_rows & ~used, torch.zeros_like(used))
     assert grad_rows.any()
@@ -191,26 +215,27 @@ def test_model_config_round_trip(vocab):
 
 
 def test_candidate_logits_equal_the_heads_applied_to_each_candidate(setup):
-    """The fast paths (flat index_select, one wide product for unordered pairs) score every
-    candidate as the head definitions say: atom ``MLP([h_i, g])[class]``; pair
+    """The fast paths (one product per class list, one product for both orders of unordered
+    pairs) score every candidate as the head definitions say: atom ``MLP([h_i, g])[class]``; pair
     ``MLP([h_i, h_j, attr, g])[class]``, averaged over both orders when pairs are unordered."""
     move_set, examples, model = setup
-    datas = [make_data(move_set, ex.corrupted, ex.reverse_move) for ex in examples[:6]]
-    batch = next(iter(DataLoader(datas, batch_size=len(datas))))
+    datas = [make_example(move_set, ex.corrupted, ex.reverse_move) for ex in examples[:6]]
+    batch = collate(datas)
     with torch.no_grad():
         scores = model(batch)
         h, g = model.embed(batch)
         node_graph = batch.batch
-        atoms = batch.atom_moves
+        atoms = _flat_rows(batch.atom_blocks)
+        pair_moves = _flat_rows(batch.pair_blocks)
         picked = torch.randperm(len(atoms), generator=torch.Generator().manual_seed(0))[:200]  # a sample keeps it fast
         expected_atom = torch.stack([model.atom_head(torch.cat([h[a], g[node_graph[a]]]))[c]
                                      for a, c in atoms[picked].tolist()])
         got_atom = scores.logits[scores.num_graphs + picked]
         assert torch.allclose(got_atom, expected_atom, atol=1e-5)
-        if batch.pair_moves.numel():
-            picked = torch.randperm(len(batch.pair_moves), generator=torch.Generator().manual_seed(1))[:200]
+        if pair_moves.numel():
+            picked = torch.randperm(len(pair_moves), generator=torch.Generator().manual_seed(1))[:200]
             expected_pair = []
-            for row, c in batch.pair_moves[picked].tolist():
+            for row, c in pair_moves[picked].tolist():
                 i, j = batch.pairs[row].tolist()
                 context = torch.cat([batch.pair_attr[row], g[node_graph[i]]])
                 forward = model.pair_head(torch.cat([h[i], h[j], context]))[c]
