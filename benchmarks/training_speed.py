@@ -32,7 +32,7 @@ def _worktree(rev: str, where: Path) -> Path:
 
 
 def _run(tree: Path, workers: int, args: argparse.Namespace, out: Path, cache: Path) -> dict[str, float]:
-    data = tree / "data"
+    data = ROOT / "data"  # the same files for every version
     cmd = [
         sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv.pop(1)); from ric.cli.main import main; main()",
         str(tree), "train", "--data", str(data / "zinc_train.smi"), "--valid", str(data / "zinc_valid.smi"),
@@ -71,11 +71,13 @@ def main() -> None:
             versions.append((rev, _worktree(rev, tmp), args.baseline_workers or args.workers))
         try:
             results: dict[tuple[str, int], list[dict[str, float]]] = {}
+            count = 0
             for r in range(args.rounds):
                 order = versions if r % 2 == 0 else versions[::-1]
                 for name, tree, worker_list in order:
                     for w in worker_list:
-                        out = tmp / f"run-{len(results)}-{r}"
+                        count += 1
+                        out = tmp / f"run-{count}"
                         got = _run(tree, w, args, out, tmp / "cache")
                         results.setdefault((name, w), []).append(got)
                         print(f"round {r + 1}: {name}, {w} workers: {got['rate']:.0f} examples/s, "

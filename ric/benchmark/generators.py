@@ -7,9 +7,10 @@
   reconstruction is capped at the length of its corruption and transitions producing a
   molecule larger than the largest training molecule are rejected; without these the
   molecules grow without bound;
-* ``ric``: the reversible-inductive-construction chain from a checkpoint;
-* a checkpoint file (``path/to/checkpoint.pt``): a chain or VAE model (``ric train``), sampled
-  with its default sampler;
+* ``ric``: the reversible-inductive-construction chain from a checkpoint (given a VAE or
+  CharRNN checkpoint, that model instead, named as a checkpoint file is);
+* a checkpoint file (``path/to/checkpoint.pt``): a chain, VAE or CharRNN model (``ric train``),
+  sampled with its default sampler;
 * ``package.module:factory``: anything importable whose factory returns an object with
   ``generate(n)``;
 * a SMILES file of samples produced elsewhere (:class:`SamplesFile`).
@@ -25,7 +26,14 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-__all__ = ["TrainingSetGenerator", "SamplesFile", "GeneratorSpec", "make_generator", "iterate_samples"]
+__all__ = [
+    "TrainingSetGenerator",
+    "SamplesFile",
+    "GeneratorSpec",
+    "make_generator",
+    "iterate_samples",
+    "checkpoint_family",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +110,27 @@ class GeneratorSpec:
     target: str | None = None
 
     @classmethod
+    def _checkpoint(cls, path: str) -> "GeneratorSpec":
+        """A checkpoint file, named after its run directory (or its file name)."""
+        p = Path(path)
+        return cls(p.parent.name if p.name == "checkpoint.pt" and p.parent.name else p.stem, "checkpoint", path)
+
+    @classmethod
     def parse(cls, text: str, checkpoint: str | None = None) -> "GeneratorSpec":
-        """A spec from a ``--generator`` value."""
+        """A spec from a ``--generator`` value (``checkpoint``: the ``--checkpoint`` of ``ric`` and
+        ``corruption-only``, default the bundled model).
+
+        Raises:
+            ValueError: an unknown generator, a missing checkpoint file, or ``corruption-only``
+                with a checkpoint that holds no chain model.
+        """
         if text in ("ric", "corruption-only"):
+            family = checkpoint_family(checkpoint) if checkpoint is not None else "chain"
+            if family != "chain":
+                if text == "corruption-only":
+                    raise ValueError(f"--generator corruption-only draws a chain model's legal moves; {checkpoint} "
+                                     f"holds a {family} model")
+                return cls._checkpoint(checkpoint)  # the sequence model itself, named after its run
             return cls(text, text, checkpoint)
         if text == "training-set":
             return cls(text, text)
@@ -114,8 +140,7 @@ class GeneratorSpec:
             path = Path(text)
             if not path.is_file():
                 raise ValueError(f"--generator {text}: no such checkpoint file")
-            name = path.parent.name if path.name == "checkpoint.pt" and path.parent.name else path.stem
-            return cls(name, "checkpoint", text)
+            return cls._checkpoint(text)
         if ":" in text:
             module, _, attr = text.partition(":")
             if not module or not attr:
@@ -125,6 +150,17 @@ class GeneratorSpec:
             f"unknown generator {text!r}: use ric, corruption-only, training-set, a checkpoint.pt "
             "or package.module:factory"
         )
+
+
+def checkpoint_family(path: str | os.PathLike) -> str:
+    """``payload["model_family"]`` of a ``ric train`` checkpoint: ``"chain"``, ``"vae"`` or ``"charrnn"``.
+
+    Raises:
+        ric.training.checkpoint.CheckpointError: the file is missing or unreadable.
+    """
+    from ric.training.checkpoint import load_checkpoint
+
+    return str(load_checkpoint(path).get("model_family", "chain"))
 
 
 def _largest(smiles: Sequence[str]) -> int:
@@ -159,12 +195,15 @@ def make_generator(spec: GeneratorSpec, *, train: Sequence[str], seed: int, devi
             options = {"uniform": True, "match_corruption": True, "max_atoms": _largest(train)}
         return ChainGenerator.from_checkpoint(spec.target, init=list(train), device=device, seed=seed, **options)
     if spec.kind == "checkpoint":
-        from ric.training.checkpoint import load_checkpoint
-
-        if load_checkpoint(spec.target).get("model_family") == "vae":
+        family = checkpoint_family(spec.target)
+        if family == "vae":
             from ric.vae.generator import VAEGenerator
 
             return VAEGenerator.from_checkpoint(spec.target, device=device, seed=seed)
+        if family == "charrnn":
+            from ric.baselines.generator import CharRNNGenerator
+
+            return CharRNNGenerator.from_checkpoint(spec.target, device=device, seed=seed)
         from ric.sampling.generator import ChainGenerator
 
         return ChainGenerator.from_checkpoint(spec.target, init=list(train), device=device, seed=seed)

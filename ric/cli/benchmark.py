@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="ric, corruption-only, training-set or package.module:factory (repeatable; "
         "default: ric unless --samples is given)",
     )
-    p.add_argument("--checkpoint", help="checkpoint of ric/corruption-only (default: the bundled model)")
+    p.add_argument("--checkpoint", help="checkpoint of ric/corruption-only (default: the bundled model); a VAE or "
+                   "CharRNN checkpoint makes ric that model, named after its run directory")
     p.add_argument("--samples", action="append", default=[], metavar="FILE", help="a SMILES file scored as one more generator (repeatable)")
     p.add_argument(
         "--train",

@@ -30,6 +30,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "with at most this many heavy atoms and reject transitions that exceed it, so every "
                        "sample respects it")
     chain.add_argument("--max-reconstruction-steps", type=positive_int, help="cap per transition (default 40)")
+    chain.add_argument("--revisit", choices=("stop", "continue"),
+                       help="when a reconstruction returns to a state it visited: stop there (default, as the "
+                       "published sampler) or continue until the network draws stop or the cap")
     chain.add_argument("--uniform", action="store_true", help="uniformly random legal moves instead of the network")
     p.add_argument("--temperature", type=positive_float, default=1.0, help="softmax temperature (default 1)")
     p.add_argument("--sampler", choices=("ancestral", "gibbs"),
@@ -39,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-_CHAIN_ONLY = ("scaffold", "uniform", "burn_in", "thin", "max_atoms", "max_reconstruction_steps")
+_CHAIN_ONLY = ("scaffold", "uniform", "burn_in", "thin", "max_atoms", "max_reconstruction_steps", "revisit")
 
 
 def _flag(name: str) -> str:
@@ -75,7 +78,21 @@ def run(args: argparse.Namespace) -> int:
 
     log = logging.getLogger("ric.cli.generate")
     stats_names = Sample.STATS
-    if args.checkpoint and _is_vae(args.checkpoint):
+    if args.checkpoint and _is_charrnn(args.checkpoint):
+        from ric.baselines.generator import CharRNNGenerator, CharRNNSample
+
+        given = [_flag(k) for k in (*_CHAIN_ONLY, "init") if getattr(args, k) not in (None, False)]
+        given += ["--sampler gibbs"] if args.sampler == "gibbs" else []
+        if given:
+            raise CommandError(f"{', '.join(given)}: chain or VAE options; {args.checkpoint} is a CharRNN checkpoint, "
+                               "sampled token by token from its start token")
+        generator = CharRNNGenerator.from_checkpoint(
+            args.checkpoint, device=args.device, seed=args.seed, batch_size=args.batch_size,
+            temperature=args.temperature,
+        )  # fmt: skip
+        log.info("checkpoint: %s (a CharRNN)", os.path.abspath(args.checkpoint))
+        stats_names = CharRNNSample.STATS
+    elif args.checkpoint and _is_vae(args.checkpoint):
         from ric.vae.generator import VAEGenerator, VAESample
 
         given = [_flag(k) for k in _CHAIN_ONLY if getattr(args, k) not in (None, False)]
@@ -148,10 +165,18 @@ def _is_vae(path: str) -> bool:
     return load_checkpoint(path).get("model_family") == "vae"
 
 
+def _is_charrnn(path: str) -> bool:
+    from ric.training.checkpoint import load_checkpoint
+
+    return load_checkpoint(path).get("model_family") == "charrnn"
+
+
 def _chain_generator(args: argparse.Namespace):
     from ric.sampling.generator import ChainGenerator
 
     options = {k: getattr(args, k) for k in ("burn_in", "thin", "max_reconstruction_steps") if getattr(args, k) is not None}
+    if args.revisit is not None:
+        options["stop_on_revisit"] = args.revisit == "stop"
     return ChainGenerator.from_checkpoint(
         args.checkpoint,
         init=args.init,

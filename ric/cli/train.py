@@ -18,9 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         default="chain",
-        choices=("chain", "vae", "hvae", "vlae", "iaf", "nvae", "lfvi", "dim"),
-        help="chain: the reversible-inductive-construction network (default); the others are the "
-        "sequence-VAE baselines",
+        choices=("chain", "vae", "hvae", "vlae", "iaf", "nvae", "lfvi", "dim", "charrnn"),
+        help="chain: the reversible-inductive-construction network (default); vae ... dim: the "
+        "sequence-VAE baselines; charrnn: the SMILES LSTM baseline of MOSES/GuacaMol",
     )
     p.add_argument("--data", help="training molecules (.smi/.csv/.sdf)")
     p.add_argument("--valid", help="validation molecules (default: 5%% of --data held out)")
@@ -39,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=nonnegative_int, help="stop after this many steps in total")
     p.add_argument("--batch-size", type=positive_int, default=64, help="molecules per step and process (default 64)")
     p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--hidden", type=positive_int, help="hidden size (default 128 for chain, 256 for VAEs)")
+    p.add_argument("--hidden", type=positive_int,
+                   help="hidden size (default 128 for chain, 256 for VAEs, 768 for charrnn)")
     p.add_argument("--depth", type=positive_int, default=4, help="message-passing layers (default 4)")
     p.add_argument("--steps-mean", type=positive_float, default=5.0, help="mean corruption length (default 5)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="default 0")
@@ -56,9 +57,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="stop after this many CPU seconds of training, summed over this process's threads "
         "and its corruption workers (for comparing models at one budget; default: no limit)",
     )
+    seq = p.add_argument_group("sequence models (--model vae|hvae|vlae|iaf|nvae|lfvi|dim|charrnn)")
+    seq.add_argument("--tokens", choices=("smiles", "selfies"), default="smiles", help="representation (default smiles)")
+    seq.add_argument("--embedding", type=positive_int,
+                     help="token embedding size (default 64 for VAEs; the vocabulary size for charrnn, as MOSES)")
     vae = p.add_argument_group("VAE models (--model vae|hvae|vlae|iaf|nvae|lfvi|dim)")
-    vae.add_argument("--tokens", choices=("smiles", "selfies"), default="smiles", help="representation (default smiles)")
-    vae.add_argument("--embedding", type=positive_int, default=64, help="token embedding size (default 64)")
     vae.add_argument("--latent", type=positive_int, default=32, help="size of each latent group (default 32)")
     vae.add_argument("--groups", type=positive_int, default=3, help="latent levels of hvae/vlae/nvae (default 3)")
     vae.add_argument("--flow-steps", type=positive_int, default=4, help="IAF steps (default 4)")
@@ -66,13 +69,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     vae.add_argument("--word-dropout", type=fraction, default=0.0, help="decoder word dropout (default 0)")
     vae.add_argument("--kl-warmup", type=nonnegative_int, default=2000, help="KL warm-up steps (default 2000)")
     vae.add_argument("--free-bits", type=nonnegative_float, default=0.0, help="minimum KL per group, nats (default 0)")
+    rnn = p.add_argument_group("CharRNN (--model charrnn; MOSES defaults: --hidden 768, 3 layers, dropout 0.2, "
+                               "Adam lr 1e-3, batch 64)")
+    rnn.add_argument("--layers", type=positive_int, default=3, help="LSTM layers (default 3)")
+    rnn.add_argument("--dropout", type=fraction, default=0.2, help="dropout between LSTM layers (default 0.2)")
     p.set_defaults(run=run, parser_defaults={a.dest: a.default for a in p._actions if a.dest != "help"})
 
 
-#: Options of the chain model only, and of the VAE models only (dest names).
+#: Options of the chain model only, of the token-sequence models (VAEs and charrnn), of the
+#: VAE models only, and of charrnn only (dest names).
 _CHAIN_OPTIONS = ("move_set", "vocab", "depth", "steps_mean", "workers", "max_unusable")
-_VAE_OPTIONS = ("tokens", "embedding", "latent", "groups", "flow_steps", "noise", "word_dropout", "kl_warmup",
-                "free_bits")
+_SEQUENCE_OPTIONS = ("tokens", "embedding")
+_VAE_OPTIONS = ("latent", "groups", "flow_steps", "noise", "word_dropout", "kl_warmup", "free_bits")
+_CHARRNN_OPTIONS = ("layers", "dropout")
+#: --model -> the option groups that do not apply to it, with the name of their kind.
+_FOREIGN_OPTIONS = {
+    "chain": (("VAE-model", _VAE_OPTIONS), ("sequence-model", _SEQUENCE_OPTIONS), ("CharRNN", _CHARRNN_OPTIONS)),
+    "charrnn": (("chain-model", _CHAIN_OPTIONS), ("VAE-model", _VAE_OPTIONS)),
+}
+_VAE_FOREIGN_OPTIONS = (("chain-model", _CHAIN_OPTIONS), ("CharRNN", _CHARRNN_OPTIONS))
 #: Options a resumed run may change.
 _RESUME_OPTIONS = ("max_steps", "time_budget", "resume", "model", "data", "valid")
 
@@ -93,7 +108,7 @@ def _run_vae(args: argparse.Namespace) -> int:
         config = VAETrainConfig(
             data=args.data, out=args.out, model=args.model, valid=args.valid, tokens=args.tokens,
             epochs=args.epochs, max_steps=args.max_steps, time_budget=args.time_budget,
-            batch_size=args.batch_size, lr=args.lr, seed=args.seed, embedding=args.embedding,
+            batch_size=args.batch_size, lr=args.lr, seed=args.seed, embedding=args.embedding or 64,
             hidden=args.hidden or 256, latent=args.latent, groups=args.groups, flow_steps=args.flow_steps,
             noise=args.noise, word_dropout=args.word_dropout, kl_warmup_steps=args.kl_warmup,
             free_bits=args.free_bits, log_every=args.log_every, valid_every=args.valid_every,
@@ -105,8 +120,29 @@ def _run_vae(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_charrnn(args: argparse.Namespace) -> int:
+    from ric.baselines.training import CharRNNTrainConfig, train_charrnn
+
+    if args.resume:
+        result = train_charrnn(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget,
+                               progress=not getattr(args, "quiet", False),
+                               relocate={"data": args.data, "valid": args.valid})
+    else:
+        config = CharRNNTrainConfig(
+            data=args.data, out=args.out, valid=args.valid, tokens=args.tokens, epochs=args.epochs,
+            max_steps=args.max_steps, time_budget=args.time_budget, batch_size=args.batch_size, lr=args.lr,
+            seed=args.seed, embedding=args.embedding or 0, hidden=args.hidden or 768, layers=args.layers,
+            dropout=args.dropout, log_every=args.log_every, valid_every=args.valid_every,
+            checkpoint_every=args.checkpoint_every, valid_examples=min(args.valid_examples, 1000), device=args.device,
+        )  # fmt: skip
+        result = train_charrnn(config, progress=not getattr(args, "quiet", False), overwrite=args.overwrite)
+    print(f"step {result.step} ({result.seconds:.0f} s): valid NLL {result.valid_nll:.3f} nats per molecule; "
+          f"checkpoint {result.checkpoint}")
+    return 0
+
+
 def _run_family(run_dir: str) -> str:
-    """The model of a run directory's checkpoint: ``"chain"`` or the VAE model name."""
+    """The model of a run directory's checkpoint: ``"chain"`` or the sequence model's name (``vae``, ..., ``charrnn``)."""
     from pathlib import Path
 
     from ric.training.checkpoint import load_checkpoint
@@ -146,10 +182,10 @@ def _check_arguments(args: argparse.Namespace) -> None:
         if path and Path(path).resolve().parent == Path(args.out).resolve() and Path(path).name in (
                 "checkpoint.pt", "metrics.csv", "config.json"):
             raise CommandError(f"{path} is one of the files a run writes in {args.out}")
-    wrong = _given(args, _VAE_OPTIONS if args.model == "chain" else _CHAIN_OPTIONS)
+    foreign = [(kind, _given(args, names)) for kind, names in _FOREIGN_OPTIONS.get(args.model, _VAE_FOREIGN_OPTIONS)]
+    wrong = "; ".join(f"{', '.join(given)}: {kind} options" for kind, given in foreign if given)
     if wrong:
-        kind = "VAE-model" if args.model == "chain" else "chain-model"
-        raise CommandError(f"{', '.join(wrong)}: {kind} options, which do not apply to --model {args.model}")
+        raise CommandError(f"{wrong}, which do not apply to --model {args.model}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -160,8 +196,12 @@ def run(args: argparse.Namespace) -> int:
         family = _run_family(args.resume)
         if args.model != args.parser_defaults["model"] and args.model != family:
             raise CommandError(f"--model {args.model}: {args.resume} holds a {family} run; resume it without --model")
+        if family == "charrnn":
+            return _run_charrnn(args)
         if family != "chain":
             return _run_vae(args)
+    elif args.model == "charrnn":
+        return _run_charrnn(args)
     elif args.model != "chain":
         return _run_vae(args)
     from ric.training.config import TrainConfig

@@ -3,8 +3,8 @@
 One transition of a chain from its state ``x``: draw a corruption ``x̃`` from the fixed
 corruption distribution (all ``N`` steps of a trajectory, ``N ~ Geometric - 1``), then
 reconstruct by drawing moves from the learned distribution ``p_θ(move | state)`` until it
-draws stop, returns to a state already visited in this reconstruction, or reaches the
-cap on reconstruction steps. The resulting state is the chain's next state and, after
+draws stop, returns to a state already visited in this reconstruction (unless
+``stop_on_revisit`` is off), or reaches the cap on reconstruction steps. The resulting state is the chain's next state and, after
 burn-in and thinning, a sample. Every state is valid: moves come from the move set's
 legal moves, and each result is also checked with RDKit; a drawn move whose result
 RDKit rejects is masked and another move drawn (counted in :attr:`Sample.redraws`).
@@ -49,6 +49,9 @@ class ChainConfig:
         match_corruption: also cap each reconstruction at the number of corruption moves
             of its transition (at least 1); default ``False``. Used by the corruption-only
             baseline, whose uniformly random moves almost never draw stop.
+        stop_on_revisit: end a reconstruction when it returns to a state it has already
+            visited (default ``True``, as the published sampler); ``False`` ends it only on
+            stop or the cap.
     """
 
     steps_mean: float = 5.0
@@ -59,6 +62,7 @@ class ChainConfig:
     temperature: float = 1.0
     max_redraws: int = 10
     match_corruption: bool = False
+    stop_on_revisit: bool = True
 
     def __post_init__(self) -> None:
         import math
@@ -332,7 +336,7 @@ class ChainSampler:
                     chain.working = new
                     chain.reconstruction_steps += 1
                     key = new.smiles()
-                    if key in chain.visited:
+                    if key in chain.visited and self.config.stop_on_revisit:
                         ended = "revisit"
                     elif chain.reconstruction_steps >= self._cap(chain):
                         ended = "cap"

@@ -1,5 +1,7 @@
 """Training of the sequence VAEs (``ric train --model vae|hvae|vlae|iaf|nvae|lfvi|dim``).
 
+The loop, :func:`train_sequence_model`, serves any family of token-sequence models described
+by a :class:`ModelFamily` (the VAEs here; the CharRNN of :mod:`ric.baselines.training` too).
 Same conventions as the chain model's training: a frozen config stored as plain data in
 the checkpoint, atomic checkpoints (:func:`ric.training.checkpoint.save_checkpoint`, loadable
 with ``weights_only=True``), ``metrics.csv`` written as it goes, ``--resume`` continuing
@@ -22,7 +24,7 @@ import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -34,14 +36,24 @@ from ric.vae import build_model
 from ric.vae.base import VAEConfig
 from ric.vae.tokens import PAD, TokenVocabulary, UnknownTokenError
 
-__all__ = ["VAETrainConfig", "VAETrainResult", "train_vae", "load_vae", "read_smiles", "MODEL_FAMILY"]
+__all__ = [
+    "VAETrainConfig",
+    "VAETrainResult",
+    "train_vae",
+    "load_vae",
+    "read_smiles",
+    "MODEL_FAMILY",
+    "ModelFamily",
+    "SequenceTrainResult",
+    "train_sequence_model",
+    "VAE_FAMILY",
+]
 
 logger = logging.getLogger(__name__)
 
 #: ``payload["model_family"]`` of VAE checkpoints (chain checkpoints have none or "chain").
 MODEL_FAMILY = "vae"
 CHECKPOINT_NAME = "checkpoint.pt"
-_COLUMNS = ("step", "epoch", "seconds", "loss", "elbo", "kl", "valid_elbo", "valid_kl", "extra")
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,67 @@ class VAETrainResult:
     cpu_seconds: float = 0.0
 
 
+@dataclass
+class SequenceTrainResult:
+    """Outcome of :func:`train_sequence_model`: ``valid`` holds the final validation means
+    (``{name: value}`` for the family's ``valid_columns``)."""
+
+    step: int
+    checkpoint: Path | None
+    valid: dict[str, float]
+    seconds: float
+    cpu_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """What :func:`train_sequence_model` needs to know about a family of token-sequence models.
+
+    Attributes:
+        name: ``payload["model_family"]`` of the family's checkpoints.
+        config_key: payload key of the model config (plain data).
+        train_config: class of the run's settings, stored as ``payload["train_config"]``: a
+            frozen :class:`~ric.config.PlainDataConfig` with the fields of
+            :class:`VAETrainConfig` that the loop reads (data, out, model, valid, tokens,
+            epochs, max_steps, time_budget, batch_size, lr, seed, clip_norm, the cadences,
+            valid_examples, device) and ``model_config(tokens)``.
+        build: model config -> model: an ``nn.Module`` with ``parameter_groups()`` and
+            ``training_losses(x, step)`` (the contract of :class:`~ric.vae.base.SequenceVAE`).
+        train_columns: logged training scalars with a ``metrics.csv`` column of their own (the
+            others go to ``extra``, as JSON).
+        valid_columns: names of the validation terms (columns ``valid_<name>``).
+        validate: ``validate(model, x) -> {name: [B]}``: the per-molecule validation terms of a
+            batch ``x [B, T]`` (called in eval mode without gradients), averaged over the
+            validation molecules.
+    """
+
+    name: str
+    config_key: str
+    train_config: type
+    build: Callable[[Any], torch.nn.Module]
+    train_columns: tuple[str, ...]
+    valid_columns: tuple[str, ...]
+    validate: Callable[[Any, torch.Tensor], dict[str, torch.Tensor]]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The ``metrics.csv`` header."""
+        valid = tuple(f"valid_{name}" for name in self.valid_columns)
+        return ("step", "epoch", "seconds", *self.train_columns, *valid, "extra")
+
+
+def _vae_terms(model: Any, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    out = model.elbo(x)
+    return {"elbo": out.elbo, "kl": sum(out.kl.values())}
+
+
+#: The sequence VAEs (:data:`~ric.vae.base.MODEL_NAMES`).
+VAE_FAMILY = ModelFamily(
+    name=MODEL_FAMILY, config_key="vae_config", train_config=VAETrainConfig, build=build_model,
+    train_columns=("loss", "elbo", "kl"), valid_columns=("elbo", "kl"), validate=_vae_terms,
+)  # fmt: skip
+
+
 def read_smiles(path: str | os.PathLike) -> list[str]:
     """SMILES of a molecule file as written (unparsable records are skipped with a warning)."""
     from ric.chem.io import read_smiles_records
@@ -131,27 +204,35 @@ def _trim(x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _validate(model: Any, x_valid: np.ndarray, device: torch.device, batch_size: int) -> tuple[float, float]:
-    """Mean ELBO and KL on the validation set, drawn from a fixed side stream of random
-    numbers so that validating never shifts the training run's random numbers (resume
-    stays exact however often it validates)."""
+def _validate(
+    family: ModelFamily, model: Any, x_valid: np.ndarray, device: torch.device, batch_size: int
+) -> dict[str, float]:
+    """Means of the family's validation terms (e.g. ELBO and KL) on the validation set, drawn
+    from a fixed side stream of random numbers so that validating never shifts the training
+    run's random numbers (resume stays exact however often it validates)."""
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(0)
-        return _validate_inner(model, x_valid, device, batch_size)
+        return _validate_inner(family, model, x_valid, device, batch_size)
 
 
-def _validate_inner(model: Any, x_valid: np.ndarray, device: torch.device, batch_size: int) -> tuple[float, float]:
+def _validate_inner(
+    family: ModelFamily, model: Any, x_valid: np.ndarray, device: torch.device, batch_size: int
+) -> dict[str, float]:
     model.eval()
-    elbo, kl, n = 0.0, 0.0, 0
+    sums = dict.fromkeys(family.valid_columns, 0.0)
+    n = 0
     for start in range(0, len(x_valid), batch_size):
         x = _trim(torch.from_numpy(x_valid[start : start + batch_size]).to(device))
-        out = model.elbo(x)
-        elbo += float(out.elbo.sum())
-        kl += float(sum(out.kl.values()).sum())
+        for name, value in family.validate(model, x).items():
+            sums[name] += float(value.sum())
         n += x.size(0)
     model.train()
-    return elbo / max(n, 1), kl / max(n, 1)
+    return {name: total / max(n, 1) for name, total in sums.items()}
+
+
+def _describe(valid: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.3f}" for name, value in valid.items())
 
 
 def load_vae(path: str | os.PathLike, device: Any = "cpu") -> tuple[Any, TokenVocabulary, dict]:
@@ -187,10 +268,29 @@ def train_vae(
     overwrite: bool = False,
     relocate: dict[str, str | None] | None = None,
 ) -> VAETrainResult:
-    """Train a sequence VAE, or continue an interrupted run.
+    """Train a sequence VAE, or continue an interrupted run (:func:`train_sequence_model`
+    with :data:`VAE_FAMILY`; the arguments are documented there)."""
+    result = train_sequence_model(VAE_FAMILY, config, resume=resume, max_steps=max_steps, time_budget=time_budget,
+                                  progress=progress, overwrite=overwrite, relocate=relocate)  # fmt: skip
+    return VAETrainResult(result.step, result.checkpoint, result.valid["elbo"], result.seconds, result.cpu_seconds)
+
+
+def train_sequence_model(
+    family: ModelFamily,
+    config: Any | None = None,
+    *,
+    resume: str | os.PathLike | None = None,
+    max_steps: int | None = None,
+    time_budget: float | None = None,
+    progress: bool = False,
+    overwrite: bool = False,
+    relocate: dict[str, str | None] | None = None,
+) -> SequenceTrainResult:
+    """Train a model of ``family``, or continue an interrupted run.
 
     Args:
-        config: the run's settings (ignored when resuming).
+        family: the kind of model (:data:`VAE_FAMILY`, the CharRNN's, ...).
+        config: the run's settings, a ``family.train_config`` (ignored when resuming).
         resume: a run directory holding ``checkpoint.pt``.
         max_steps: overrides the (stored) ``max_steps``.
         time_budget: overrides the (stored) ``time_budget``, in CPU seconds of the whole run
@@ -209,9 +309,10 @@ def train_vae(
     payload = None
     if resume is not None:
         payload = load_checkpoint(Path(resume) / CHECKPOINT_NAME)
-        if payload.get("model_family") != MODEL_FAMILY:
-            raise ValueError(f"{resume} holds a chain-model run: resume it without --model")
-        config = VAETrainConfig.from_dict(payload["train_config"])
+        if payload.get("model_family") != family.name:
+            held = payload.get("model_family") or "chain-model"
+            raise ValueError(f"{resume} holds a {held} run, not a {family.name} run: resume it without --model")
+        config = family.train_config.from_dict(payload["train_config"])
         if "data_files" in payload:
             payload["data_files"] = relocate_inputs(payload["data_files"], relocate or {}, resume)
             check_recorded_inputs(payload["data_files"], resume)
@@ -221,7 +322,7 @@ def train_vae(
                              valid=recorded_path(config.valid, resume, "validation data"))
         data_files = payload.get("data_files", {})
     elif config is None:
-        raise ValueError("train_vae() needs a config or a run directory to resume")
+        raise ValueError("training needs a config or a run directory to resume")
     else:
         check_run_dir(config.out, overwrite)
         config = replace(config, **{k: str(Path(getattr(config, k)).resolve()) for k in ("data", "valid", "out")
@@ -252,7 +353,7 @@ def train_vae(
         logger.info("no --valid given: holding out %d training molecules for validation", n_valid)
 
     model_config = config.model_config(tokens)
-    model = build_model(model_config).to(device)
+    model = family.build(model_config).to(device)
     groups = model.parameter_groups()
     optimizers = {name: torch.optim.Adam(params, lr=config.lr) for name, params in groups.items()}
     step, epoch, position, seconds = 0, 0, 0, 0.0
@@ -272,7 +373,7 @@ def train_vae(
         with open(metrics_path, newline="") as fh:
             kept = [r for r in csv.DictReader(fh) if int(r["step"]) <= step]
     metrics_fh = open(metrics_path, "w", newline="", buffering=1)
-    writer = csv.DictWriter(metrics_fh, fieldnames=_COLUMNS)
+    writer = csv.DictWriter(metrics_fh, fieldnames=family.columns)
     writer.writeheader()
     for r in kept:
         writer.writerow(r)
@@ -282,8 +383,8 @@ def train_vae(
         save_checkpoint(
             path,
             {
-                "model_family": MODEL_FAMILY,
-                "vae_config": model_config.to_dict(),
+                "model_family": family.name,
+                family.config_key: model_config.to_dict(),
                 "tokens": tokens.to_dict(),
                 "train_config": config.to_dict(),
                 "model_state": model.state_dict(),
@@ -306,7 +407,7 @@ def train_vae(
 
         per_epoch = math.ceil(len(x_train) / config.batch_size)
         bar = tqdm(total=limit or per_epoch * config.epochs, initial=step, unit="step", desc=f"train {config.model}")
-    valid_elbo = None
+    valid: dict[str, float] = {}
     model.train()
     started = time.perf_counter() - seconds
     clock = CpuClock(offset=float(payload.get("cpu_seconds", 0.0) if payload else 0.0))
@@ -346,14 +447,14 @@ def train_vae(
                     bar.set_postfix(loss=f"{logs.get('loss', float('nan')):.2f}")
                 row = None
                 if step % config.log_every == 0:
-                    row = {"step": step, "epoch": epoch, "seconds": round(seconds, 2), "loss": logs.get("loss"),
-                           "elbo": logs.get("elbo"), "kl": logs.get("kl"),
-                           "extra": json.dumps({k: v for k, v in logs.items() if k not in ("loss", "elbo", "kl")})}  # fmt: skip
+                    row = {"step": step, "epoch": epoch, "seconds": round(seconds, 2),
+                           **{k: logs.get(k) for k in family.train_columns},
+                           "extra": json.dumps({k: v for k, v in logs.items() if k not in family.train_columns})}  # fmt: skip
                 if step % config.valid_every == 0:
-                    valid_elbo, valid_kl = _validate(model, x_valid, device, config.batch_size)
+                    valid = _validate(family, model, x_valid, device, config.batch_size)
                     row = row or {"step": step, "epoch": epoch, "seconds": round(seconds, 2)}
-                    row.update(valid_elbo=round(valid_elbo, 4), valid_kl=round(valid_kl, 4))
-                    logger.info("step %d: validation ELBO %.3f (KL %.3f)", step, valid_elbo, valid_kl)
+                    row.update({f"valid_{k}": round(v, 4) for k, v in valid.items()})
+                    logger.info("step %d: validation %s", step, _describe(valid))
                 if row is not None:
                     writer.writerow(row)
                 if step % config.checkpoint_every == 0:
@@ -370,16 +471,16 @@ def train_vae(
             else:
                 reason = f"it has done all {config.epochs} epochs"
             logger.warning("%s: nothing to do at step %d: %s", out, step, reason)
-        valid_elbo, valid_kl = _validate(model, x_valid, device, config.batch_size)
+        valid = _validate(family, model, x_valid, device, config.batch_size)
         writer.writerow({"step": step, "epoch": epoch, "seconds": round(seconds, 2),
-                         "valid_elbo": round(valid_elbo, 4), "valid_kl": round(valid_kl, 4)})  # fmt: skip
+                         **{f"valid_{k}": round(v, 4) for k, v in valid.items()}})  # fmt: skip
         path = checkpoint()
     finally:
         metrics_fh.close()
         if bar is not None:
             bar.close()
     logger.info(
-        "step %d after %.0f s (%.0f s CPU): validation ELBO %.3f; checkpoint %s",
-        step, seconds, clock.seconds(), valid_elbo, path,
+        "step %d after %.0f s (%.0f s CPU): validation %s; checkpoint %s",
+        step, seconds, clock.seconds(), _describe(valid), path,
     )  # fmt: skip
-    return VAETrainResult(step, path, valid_elbo, seconds, clock.seconds())
+    return SequenceTrainResult(step, path, valid, seconds, clock.seconds())

@@ -57,6 +57,37 @@ def test_samples_are_valid_and_reproducible(fragment_set, tiny_model, zinc_smile
     assert other != again
 
 
+def test_revisits_end_reconstructions_only_when_asked(zinc_graphs):
+    """Bond-order edits only (atom move set, stop never drawn) come back to visited states
+    often; with stop_on_revisit off a revisit never ends a reconstruction, which then runs
+    to the cap."""
+    import numpy as np
+
+    from ric.sampling.chain import ChainSampler
+
+    move_set = make_move_set("atom")
+
+    def pair_moves_only(features, encodings):
+        out = []
+        for e in encodings:
+            logits = np.full(1 + e.num_moves, -np.inf)
+            logits[1 + e.num_atom_moves : 1 + e.num_atom_moves + e.num_pair_moves] = 0.0
+            out.append(logits)
+        return out
+
+    def run(stop_on_revisit):
+        config = ChainConfig(steps_mean=2.0, max_reconstruction_steps=12, stop_on_revisit=stop_on_revisit)
+        sampler = ChainSampler(move_set, pair_moves_only, list(zinc_graphs[:10]), config)
+        samples = sampler.run(8, seed=1)
+        return [next(samples) for _ in range(60)]
+
+    ended = [s.ended for s in run(True)]
+    assert "revisit" in ended
+    samples = run(False)
+    assert {s.ended for s in samples} == {"cap"}
+    assert all(s.reconstruction_steps == 12 for s in samples)
+
+
 def test_chain_moves_away_from_its_start(fragment_set, zinc_smiles):
     gen = _generator(fragment_set, None, zinc_smiles[:20], batch_size=4, seed=0)
     smiles = gen.generate(30)
