@@ -170,9 +170,9 @@ def _sort_blocks(blocks: Sequence[np.ndarray], entity_start: np.ndarray,
         lo = np.concatenate([[0], np.flatnonzero(np.diff(inverse[order])) + 1])
         width = np.maximum.reduceat(sorted_count, lo)
         full = np.minimum.reduceat(sorted_count, lo) == width
+        hi = np.append(lo[1:], len(order))
     else:
-        lo = width = full = np.zeros(0, dtype=np.int64)
-    hi = np.append(lo[1:], len(order))
+        lo = hi = width = full = np.zeros(0, dtype=np.int64)
     class_lo = np.cumsum(width) - width
     classes = (np.concatenate([lists[int(k)][:w] for k, w in zip(uniq.tolist(), width.tolist())])
                if len(uniq) else np.zeros(0, dtype=np.int64))

@@ -210,8 +210,9 @@ class CandidateScores:
             rank[order] = torch.arange(order.numel(), device=order.device)
             values.append(best[order])
             positions.append(pos[order])
-            mine = kind == k
-            entry = torch.where(mine, base + rank[index.clamp(max=max(order.numel() - 1, 0))], entry)
+            rows = torch.nonzero(kind == k).squeeze(1)
+            if rows.numel():
+                entry = entry.index_copy(0, rows, base + rank[index[rows]])
             base += order.numel()
         values.append(self.sets)
         positions.append(torch.zeros_like(self.sets, dtype=torch.long))

@@ -150,6 +150,23 @@ def test_block_scores_equal_the_flat_softmax(setup):
         assert bool(model(rebatch).top1(rebatch.target).all())
 
 
+def test_a_batch_without_pair_or_set_candidates(setup):
+    """Acyclic molecules alone: no ring-bond fusions (fragment) and possibly no deletions."""
+    move_set, _, model = setup
+    from ric.chem.standardise import standardise
+
+    for smiles in ["CCO", "C", "CC(=O)N"]:
+        state = standardise(smiles)[1]
+        if move_set.check_state(state) is not None:
+            continue
+        batch = collate([make_example(move_set, state, STOP)])
+        with torch.no_grad():
+            scores = model(batch)
+            assert torch.allclose(scores.log_probs().exp().sum(), torch.tensor(1.0), atol=1e-5)
+            assert scores.nll(batch.target).shape == (1,)
+            assert scores.top1(batch.target).shape == (1,)
+
+
 def test_unlabelled_and_labelled_examples_do_not_mix(setup):
     move_set, examples, _ = setup
     a = make_example(move_set, examples[0].corrupted, examples[0].reverse_move)
