@@ -189,6 +189,28 @@ def _removed_atoms(before: MolGraph, after: MolGraph, move: Any) -> tuple[int, .
     return ()
 
 
+def _gumbel(u: np.ndarray) -> np.ndarray:
+    """Standard Gumbel noise from uniforms ``u`` (elementwise)."""
+    return -np.log(-np.log(np.clip(u, 1e-300, 1.0)) + 1e-300)
+
+
+def _gumbel_argmax(logits: np.ndarray, u: np.ndarray) -> int:
+    """``argmax(logits + gumbel(u))`` (first on ties), computing the noise only where it can win.
+
+    The noise is increasing in ``u``, so no entry beats the best logit's total unless its
+    logit plus the largest noise does; only those few entries get their noise computed.
+    The result is the same index as the full computation.
+    """
+    best = int(np.argmax(logits))
+    if not np.isfinite(logits[best]):
+        return 0
+    bound = logits[best] + _gumbel(u[best : best + 1])[0]
+    ceiling = _gumbel(np.array([u.max()]))[0]
+    contenders = np.flatnonzero(logits + ceiling >= bound)
+    totals = logits[contenders] + _gumbel(u[contenders])
+    return int(contenders[int(np.argmax(totals))])
+
+
 class ChainSampler:
     """Batched Markov chains of corruption and learned reconstruction.
 
@@ -251,13 +273,12 @@ class ChainSampler:
         """Draw a move (Gumbel-max with the chain's generator); returns (move, new state or None for stop)."""
         ms = self.move_set
         state = chain.working
-        logits = logits / self.config.temperature
-        forbidden = ms.forbidden_mask(state, encoding, chain.working_protected)
-        logits = np.where(forbidden, -np.inf, logits)
-        n_atom, n_pair = len(encoding.atom_moves), len(encoding.pair_moves)
+        logits = logits / self.config.temperature if self.config.temperature != 1.0 else logits.copy()
+        if chain.working_protected:
+            logits[ms.forbidden_mask(state, encoding, chain.working_protected)] = -np.inf
+        n_atom, n_pair = encoding.num_atom_moves, encoding.num_pair_moves
         for _ in range(self.config.max_redraws + 1):
-            gumbel = -np.log(-np.log(np.clip(chain.rng.random(logits.shape[0]), 1e-300, 1.0)) + 1e-300)
-            flat = int(np.argmax(logits + gumbel))
+            flat = _gumbel_argmax(logits, chain.rng.random(logits.shape[0]))
             if not np.isfinite(logits[flat]):
                 return None, None
             if flat == 0:

@@ -205,3 +205,23 @@ def test_bundled_checkpoint_loads_and_generates(tmp_path):
     assert len(smiles) == 8 and all(_valid_connected(s) for s in smiles)
     slim_checkpoint(DEFAULT_CHECKPOINT, tmp_path / "copy.pt")
     assert load_checkpoint(tmp_path / "copy.pt")["step"] == payload["step"]
+
+
+def test_pruned_gumbel_argmax_equals_the_full_computation():
+    import numpy as np
+
+    from ric.sampling.chain import _gumbel, _gumbel_argmax
+
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        n = int(rng.integers(1, 400))
+        logits = rng.normal(0, [0.1, 3.0, 30.0][trial % 3], n)
+        if trial % 4 == 0:
+            logits[rng.random(n) < 0.5] = -np.inf
+        if trial % 7 == 0:
+            logits[:] = np.round(logits)  # many ties
+        u = rng.random(n)
+        if trial % 11 == 0:
+            u[rng.integers(n)] = 0.0
+        assert _gumbel_argmax(logits, u) == int(np.argmax(logits + _gumbel(u)))
+    assert _gumbel_argmax(np.full(5, -np.inf), rng.random(5)) == 0
