@@ -39,6 +39,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=nonnegative_int, help="stop after this many steps in total")
     p.add_argument("--batch-size", type=positive_int, default=64, help="molecules per step and process (default 64)")
     p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--decay-steps", type=positive_int, metavar="STEP",
+                   help="chain: after warm-up, lower the learning rate along a half cosine to --lr-final, "
+                   "reached at this step (default: constant learning rate)")
+    p.add_argument("--lr-final", type=positive_float, help="chain: learning rate at --decay-steps (default lr/10)")
+    p.add_argument("--init-weights", metavar="CHECKPOINT",
+                   help="chain: start from the network of this chain checkpoint (fine-tuning, e.g. on your own "
+                   "molecules); its vocabulary and network size are used, the optimiser starts afresh")
     p.add_argument("--hidden", type=positive_int,
                    help="hidden size (default 128 for chain, 256 for VAEs, 768 for charrnn)")
     p.add_argument("--depth", type=positive_int, default=4, help="message-passing layers (default 4)")
@@ -78,7 +85,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 #: Options of the chain model only, of the token-sequence models (VAEs and charrnn), of the
 #: VAE models only, and of charrnn only (dest names).
-_CHAIN_OPTIONS = ("move_set", "vocab", "depth", "steps_mean", "workers", "max_unusable")
+_CHAIN_OPTIONS = ("move_set", "vocab", "depth", "steps_mean", "workers", "max_unusable", "init_weights",
+                  "decay_steps", "lr_final")
 _SEQUENCE_OPTIONS = ("tokens", "embedding")
 _VAE_OPTIONS = ("latent", "groups", "flow_steps", "noise", "word_dropout", "kl_warmup", "free_bits")
 _CHARRNN_OPTIONS = ("layers", "dropout")
@@ -155,6 +163,7 @@ def _run_family(run_dir: str) -> str:
 
 def _check_arguments(args: argparse.Namespace) -> None:
     """Refuse options that would be ignored, and unsafe run directories (before any slow import)."""
+    import os
     from pathlib import Path
 
     from ric.cli.main import CommandError
@@ -186,6 +195,16 @@ def _check_arguments(args: argparse.Namespace) -> None:
     wrong = "; ".join(f"{', '.join(given)}: {kind} options" for kind, given in foreign if given)
     if wrong:
         raise CommandError(f"{wrong}, which do not apply to --model {args.model}")
+    if args.init_weights:
+        if os.path.isdir(args.init_weights) and os.path.isfile(os.path.join(args.init_weights, "checkpoint.pt")):
+            args.init_weights = os.path.join(args.init_weights, "checkpoint.pt")
+        input_file(args.init_weights, "--init-weights checkpoint")
+        taken = _given(args, ("move_set", "vocab", "hidden", "depth"))
+        if taken:
+            raise CommandError(f"{', '.join(taken)}: with --init-weights the move set, vocabulary and network "
+                               f"size come from {args.init_weights}")
+    if args.lr_final is not None and args.decay_steps is None:
+        raise CommandError("--lr-final needs --decay-steps (the step at which it is reached)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -218,7 +237,8 @@ def run(args: argparse.Namespace) -> int:
             hidden=args.hidden or 128, depth=args.depth, steps_mean=args.steps_mean, seed=args.seed,
             workers=args.workers, log_every=args.log_every, valid_every=args.valid_every,
             checkpoint_every=args.checkpoint_every, valid_examples=args.valid_examples, device=args.device,
-            max_unusable=args.max_unusable,
+            max_unusable=args.max_unusable, decay_steps=args.decay_steps, lr_final=args.lr_final,
+            init_weights=args.init_weights,
         )
         result = train(config, progress=not getattr(args, "quiet", False), overwrite=args.overwrite)
     if result.checkpoint is not None:

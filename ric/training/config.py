@@ -26,6 +26,12 @@ class TrainConfig(PlainDataConfig):
             setup and data loading excluded; default: no limit).
         batch_size: molecules per step (default 64, per process under torchrun).
         lr: Adam learning rate (default 1e-3), reached after ``warmup_steps`` (default 100).
+        decay_steps: if given, the learning rate then follows a half cosine from ``lr`` down
+            to ``lr_final``, reached at this step and kept after it (default: constant).
+        lr_final: the learning rate at ``decay_steps`` (default ``lr / 10``).
+        init_weights: a chain checkpoint whose network weights start this run (fine-tuning);
+            its move set (vocabulary) and network size are used, and the optimiser starts
+            afresh (default: random initialisation).
         grad_clip: gradient-norm clip (default 10.0).
         hidden, depth: network size (default 128, 4).
         steps_mean: mean corruption length (default 5.0).
@@ -52,6 +58,9 @@ class TrainConfig(PlainDataConfig):
     batch_size: int = 64
     lr: float = 1e-3
     warmup_steps: int = 100
+    decay_steps: int | None = None
+    lr_final: float | None = None
+    init_weights: str | None = None
     grad_clip: float = 10.0
     hidden: int = 128
     depth: int = 4
@@ -81,6 +90,14 @@ class TrainConfig(PlainDataConfig):
             raise ValueError(f"max_unusable must be a fraction in [0, 1], got {self.max_unusable}")
         if self.workers < 0:
             raise ValueError(f"workers must be >= 0, got {self.workers}")
+        if self.decay_steps is not None and self.decay_steps <= self.warmup_steps:
+            raise ValueError(f"decay_steps must be larger than warmup_steps ({self.warmup_steps}), "
+                             f"got {self.decay_steps}")
+        if self.lr_final is not None:
+            if self.decay_steps is None:
+                raise ValueError("lr_final needs decay_steps (the step at which it is reached)")
+            if not 0 < self.lr_final <= self.lr:
+                raise ValueError(f"lr_final must be in (0, lr = {self.lr}], got {self.lr_final}")
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return replace(self, **changes)

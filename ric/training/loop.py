@@ -122,6 +122,18 @@ def _validation_batches(graphs, move_set, corruption, seed: int, limit: int, bat
     return batches, stops / max(len(items), 1)
 
 
+def _load_init_weights(path: str) -> dict[str, Any]:
+    """The parts of a chain checkpoint that start a fine-tuning run; clear errors otherwise."""
+    from ric.training.checkpoint import load_checkpoint
+
+    payload = load_checkpoint(path)
+    missing = [k for k in ("model_config", "move_set", "model_state") if k not in payload]
+    if missing or payload.get("model_family", "chain") != "chain":
+        raise ValueError(f"{path} is not a chain checkpoint of ric train (no {', '.join(missing) or 'chain model'}); "
+                         "--init-weights needs one")
+    return payload
+
+
 class _MetricsLog:
     """Appends rows to ``metrics.csv`` as they happen (rank 0 only)."""
 
@@ -156,8 +168,17 @@ class _LabelScores(torch.nn.Module):
         return scores.nll(batch.target), scores.top1(batch.target)
 
 
-def _lr_lambda(warmup: int):
-    return lambda step: min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
+def _lr_lambda(warmup: int, decay_steps: int | None = None, final_ratio: float = 1.0):
+    """Learning-rate factor of a step: linear warm-up, then constant or a half cosine down
+    to ``final_ratio`` at ``decay_steps`` (and constant after it)."""
+
+    def factor(step: int) -> float:
+        if decay_steps is None or step < warmup:
+            return min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
+        t = min(1.0, (step - warmup) / (decay_steps - warmup))
+        return final_ratio + (1.0 - final_ratio) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+    return factor
 
 
 def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None = None,
@@ -213,7 +234,7 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         raise ValueError("train() needs a config or a run directory to resume")
     else:
         check_run_dir(config.out, overwrite)
-        absolute = {k: str(Path(getattr(config, k)).resolve()) for k in ("data", "valid", "vocab", "out")
+        absolute = {k: str(Path(getattr(config, k)).resolve()) for k in ("data", "valid", "vocab", "out", "init_weights")
                     if getattr(config, k) is not None}
         config = config.replace(**absolute)
         data_files = record_inputs(data=config.data, valid=config.valid, vocab=config.vocab)
@@ -239,8 +260,23 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
     is_main = rank == 0
 
     # --- move set, data ------------------------------------------------------
+    init = None
+    if checkpoint is None and config.init_weights:
+        init = _load_init_weights(config.init_weights)
+        sizes = ModelConfig.from_dict(init["model_config"])
+        config = config.replace(move_set=init["move_set"]["name"], hidden=sizes.hidden, depth=sizes.depth)
+        logger.info("starting from the weights of %s (%s move set, hidden %d, depth %d)", config.init_weights,
+                    config.move_set, sizes.hidden, sizes.depth)
     if checkpoint is not None:
         move_set = move_set_from_dict(checkpoint["move_set"])
+    elif init is not None:
+        move_set = move_set_from_dict(init["move_set"])
+        if config.vocab:
+            from ric.moves.vocab import Vocabulary
+
+            if move_set_to_dict(make_move_set("fragment", vocab=Vocabulary.load(config.vocab))) != init["move_set"]:
+                raise ValueError(f"{config.vocab} is not the vocabulary of {config.init_weights}; leave --vocab out "
+                                 "to use the checkpoint's")
     elif config.move_set == "fragment":
         from ric.moves.vocab import Vocabulary
 
@@ -283,9 +319,15 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         if checkpoint is not None
         else ModelConfig.for_move_set(move_set, hidden=config.hidden, depth=config.depth)
     )
+    if init is not None:
+        model_config = ModelConfig.from_dict(init["model_config"])
     model = ReconstructionModel(model_config).to(device)
+    if init is not None:
+        model.load_state_dict(init["model_state"])
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config.warmup_steps))
+    final_ratio = (config.lr_final if config.lr_final is not None else config.lr / 10) / config.lr
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _lr_lambda(config.warmup_steps, config.decay_steps, final_ratio))
     step, epoch, batch_in_epoch = 0, 0, 0
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model_state"])

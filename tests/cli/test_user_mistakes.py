@@ -219,6 +219,24 @@ def test_train_refuses_an_existing_run_without_resume_or_overwrite(files, tmp_pa
     assert json.loads((run / "config.json").read_text())["seed"] == 5
 
 
+def test_init_weights_takes_size_and_vocabulary_from_the_checkpoint(files, tiny_checkpoint, tmp_path, capsys):
+    base = ["train", "--data", str(files["train"]), "--valid", str(files["valid"]), "--workers", "0",
+            "--valid-examples", "20", "--batch-size", "8", "--max-steps", "1", "--init-weights", str(tiny_checkpoint)]
+    for extra in (["--vocab", str(files["vocab"])], ["--hidden", "32"], ["--depth", "3"]):
+        assert main([*base, *extra, "--out", str(tmp_path / "bad")]) == 2
+        assert "come from" in capsys.readouterr().err
+        assert not (tmp_path / "bad").exists()
+    assert main([*base, "--out", str(tmp_path / "missing"), "--lr-final", "1e-4"]) == 2
+    assert "--decay-steps" in capsys.readouterr().err
+    assert main([*base, "--out", str(tmp_path / "ft"), "--decay-steps", "200", "--lr-final", "1e-4",
+                 "--max-unusable", "1"]) == 0
+    config = json.loads((tmp_path / "ft" / "config.json").read_text())
+    assert (config["hidden"], config["depth"], config["decay_steps"]) == (16, 1, 200)
+    assert main(["train", "--model", "vae", "--data", str(files["train"]), "--out", str(tmp_path / "v"),
+                 "--init-weights", str(tiny_checkpoint)]) == 2
+    assert "--init-weights" in capsys.readouterr().err
+
+
 def test_run_resumes_from_another_directory(files, tmp_path, monkeypatch):
     monkeypatch.chdir(files["train"].parent)
     run = tmp_path / "rel"

@@ -170,6 +170,41 @@ def test_fragment_training_learns(fragment_run):
     assert all(torch.equal(v, state[k]) for k, v in trained.model.state_dict().items())
 
 
+def test_init_weights_starts_from_a_checkpoint_network(fragment_run, tmp_path):
+    """A fine-tuning run starts from the trained network: at step 0 it validates exactly as
+    the trained run did on the same examples, and the vocabulary/size come from the checkpoint."""
+    tmp, _, trained, config = fragment_run
+    finetune = config.replace(out=str(tmp_path / "ft"), max_steps=0, init_weights=str(trained.checkpoint),
+                              vocab=None, hidden=8, depth=1)
+    with _one_thread():
+        result = train(finetune)
+    assert result.valid_loss == pytest.approx(trained.valid_loss, abs=1e-5)
+    saved = load_checkpoint(result.checkpoint)
+    assert saved["model_config"] == load_checkpoint(trained.checkpoint)["model_config"]
+    assert saved["train_config"]["init_weights"] == str(trained.checkpoint.resolve())
+    with pytest.raises(ValueError, match="is not a ric checkpoint"):
+        bogus = tmp_path / "bogus.pt"
+        torch.save({"step": 1}, bogus)
+        train(finetune.replace(out=str(tmp_path / "ft2"), init_weights=str(bogus)))
+
+
+def test_cosine_decay_schedule():
+    from ric.training.loop import _lr_lambda
+
+    constant = _lr_lambda(10)
+    assert [constant(s) for s in (0, 4, 9, 10, 10_000)] == [0.1, 0.5, 1.0, 1.0, 1.0]
+    decay = _lr_lambda(10, 110, 0.1)
+    assert [decay(s) for s in (0, 9)] == [0.1, 1.0]
+    assert decay(10) == pytest.approx(1.0)
+    assert decay(60) == pytest.approx(0.55)
+    assert decay(110) == pytest.approx(0.1) and decay(5000) == pytest.approx(0.1)
+    assert all(decay(s) >= decay(s + 1) for s in range(10, 120))
+    with pytest.raises(ValueError, match="lr_final needs decay_steps"):
+        TrainConfig(data="x.smi", out="run", lr_final=1e-4)
+    with pytest.raises(ValueError, match="decay_steps must be larger"):
+        TrainConfig(data="x.smi", out="run", decay_steps=50)
+
+
 def test_resuming_a_finished_run_logs_nothing_twice(fragment_run, tmp_path):
     tmp, untrained, _, _ = fragment_run
     run = tmp_path / "untrained"
