@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from ric.config import PlainDataConfig
-from ric.vae.tokens import BOS, EOS, PAD
+from ric.vae.tokens import BOS, EOS, PAD, draw_token
 
 __all__ = ["CharRNNConfig", "CharRNN"]
 
@@ -149,13 +149,7 @@ class CharRNN(nn.Module):
         for t in range(1, T):
             logits, state = self(token.unsqueeze(1), state)
             logits = logits.squeeze(1)
-            logits[:, PAD] = -torch.inf  # only real tokens or EOS can follow
-            logits[:, BOS] = -torch.inf
-            if greedy:
-                token = logits.argmax(1)
-            else:
-                probs = torch.softmax(logits / temperature, dim=1)
-                token = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+            token = draw_token(logits, temperature, greedy, generator)
             token = token.masked_fill(done, PAD)
             out[:, t] = token
             done |= token == EOS

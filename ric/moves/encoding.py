@@ -157,6 +157,17 @@ class MoveEncoding:
         entity, key, count = (int(v) for v in blocks[b])
         return entity, int(self.lists[key][row - (ends[b] - count)])
 
+    def kind_row(self, flat: int) -> tuple[int, int]:
+        """``(kind, row)`` of index ``flat`` into the candidates ``[stop, atom..., pair..., set...]``."""
+        n_atom, n_pair = self.num_atom_moves, self.num_pair_moves
+        if flat == 0:
+            return KIND_STOP, 0
+        if flat <= n_atom:
+            return KIND_ATOM, flat - 1
+        if flat <= n_atom + n_pair:
+            return KIND_PAIR, flat - 1 - n_atom
+        return KIND_SET, flat - 1 - n_atom - n_pair
+
     @staticmethod
     def empty_rows(width: int, dtype=np.int64) -> np.ndarray:
         return np.zeros((0, width), dtype=dtype)

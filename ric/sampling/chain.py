@@ -25,7 +25,7 @@ import torch
 
 from ric.chem.graph import MolGraph
 from ric.chem.featurise import featurise
-from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, MoveEncoding
+from ric.moves.encoding import MoveEncoding
 from ric.moves.protocol import Stop
 from ric.nn.data import collate_states
 
@@ -276,20 +276,13 @@ class ChainSampler:
         logits = logits / self.config.temperature if self.config.temperature != 1.0 else logits.copy()
         if chain.working_protected:
             logits[ms.forbidden_mask(state, encoding, chain.working_protected)] = -np.inf
-        n_atom, n_pair = encoding.num_atom_moves, encoding.num_pair_moves
         for _ in range(self.config.max_redraws + 1):
             flat = _gumbel_argmax(logits, chain.rng.random(logits.shape[0]))
             if not np.isfinite(logits[flat]):
                 return None, None
             if flat == 0:
                 return Stop(), None
-            if flat <= n_atom:
-                kind, row = KIND_ATOM, flat - 1
-            elif flat <= n_atom + n_pair:
-                kind, row = KIND_PAIR, flat - 1 - n_atom
-            else:
-                kind, row = KIND_SET, flat - 1 - n_atom - n_pair
-            move = ms.move_at(state, encoding, kind, row)
+            move = ms.move_at(state, encoding, *encoding.kind_row(flat))
             new = ms.apply(state, move)
             if new.sanitizes() and new.is_connected():
                 return move, new

@@ -54,7 +54,6 @@ import numpy as np
 import torch
 
 from ric.corruption import CorruptionConfig, corrupt, example_rng
-from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET
 from ric.moves.protocol import STOP
 
 __all__ = [
@@ -393,19 +392,12 @@ def _choose(move_set: Any, state: Any, encoding: Any, logits: np.ndarray, rng: n
     rejects is masked and another picked, up to ``max_redraws`` times, as the chain does.
     Returns ``(move, new state)``, ``(STOP, None)`` for stop or when nothing is left."""
     logits = np.array(logits, dtype=np.float64)
-    n_atom, n_pair = encoding.num_atom_moves, encoding.num_pair_moves
     for _ in range(max_redraws + 1):
         noisy = logits if rng is None else logits + rng.gumbel(size=logits.shape[0])
         flat = int(np.argmax(noisy))
         if flat == 0 or not np.isfinite(logits[flat]):
             return STOP, None
-        if flat <= n_atom:
-            kind, row = KIND_ATOM, flat - 1
-        elif flat <= n_atom + n_pair:
-            kind, row = KIND_PAIR, flat - 1 - n_atom
-        else:
-            kind, row = KIND_SET, flat - 1 - n_atom - n_pair
-        move = move_set.move_at(state, encoding, kind, row)
+        move = move_set.move_at(state, encoding, *encoding.kind_row(flat))
         new = move_set.apply(state, move)
         if new.sanitizes() and new.is_connected():
             return move, new

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from ric.config import PlainDataConfig
-from ric.vae.tokens import BOS, EOS, PAD
+from ric.vae.tokens import BOS, EOS, PAD, draw_token
 
 __all__ = [
     "VAEConfig",
@@ -384,13 +384,7 @@ class SequenceVAE(nn.Module, metaclass=abc.ABCMeta):
             step_in = torch.cat([self.embedding(token), ctx], dim=1).unsqueeze(1)
             o, h = self.decoder(step_in, h)
             logits = self.output(o.squeeze(1))
-            logits[:, PAD] = -torch.inf  # only real tokens or EOS can follow
-            logits[:, BOS] = -torch.inf
-            if greedy:
-                token = logits.argmax(1)
-            else:
-                probs = torch.softmax(logits / temperature, dim=1)
-                token = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+            token = draw_token(logits, temperature, greedy, generator)
             if t == T - 1:
                 token = torch.full_like(token, EOS)
             token = token.masked_fill(done, PAD)

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["PAD", "BOS", "EOS", "SPECIALS", "UnknownTokenError", "TokenVocabulary", "tokenize_smiles"]
+__all__ = ["PAD", "BOS", "EOS", "SPECIALS", "UnknownTokenError", "TokenVocabulary", "tokenize_smiles", "draw_token"]
 
 PAD, BOS, EOS = 0, 1, 2
 SPECIALS = ("<pad>", "<bos>", "<eos>")
@@ -160,3 +160,20 @@ class TokenVocabulary:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TokenVocabulary":
         return cls(d["kind"], tuple(d["tokens"]), int(d["max_length"]))
+
+
+def draw_token(logits: Any, temperature: float = 1.0, greedy: bool = False, generator: Any = None) -> Any:
+    """The next token of each sequence from decoder logits ``[B, V]`` -> ``[B]``.
+
+    PAD and BOS are never drawn (their logits are set to ``-inf`` in place); ``greedy``
+    takes the argmax, otherwise a draw from ``softmax(logits / temperature)`` with
+    ``generator`` (a :class:`torch.Generator`).
+    """
+    import torch
+
+    logits[:, PAD] = -torch.inf  # only real tokens or EOS can follow
+    logits[:, BOS] = -torch.inf
+    if greedy:
+        return logits.argmax(1)
+    probs = torch.softmax(logits / temperature, dim=1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
