@@ -90,3 +90,15 @@ def _private_cache(tmp_path_factory):
         os.environ.pop("RIC_CACHE_DIR", None)
     else:
         os.environ["RIC_CACHE_DIR"] = old
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op thread for a test module: its models are tiny, and extra threads on a
+    shared CPU only wait on each other (as ``ric evaluate`` runs by default)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -19,13 +19,9 @@ from ric.training.checkpoint import save_checkpoint
 FAST = ChainConfig(steps_mean=2.0, max_reconstruction_steps=3, max_atoms=45)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """As ric evaluate runs: the batches are small, and threads on a shared CPU wait on each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread(one_torch_thread):
+    """Every test here runs with one intra-op thread (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,8 @@ TINY_SMILES = ["CCO", "c1ccccc1", "CC(=O)N", "CCN(C)C", "OCC(O)CO"]
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The models are tiny: extra intra-op threads only add contention on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_torch_thread):
+    """Every test here runs with one intra-op thread (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="module")
