@@ -29,7 +29,7 @@ from ric.moves.encoding import MoveEncoding
 from ric.moves.protocol import Stop
 from ric.nn.data import collate_states
 
-__all__ = ["ChainConfig", "Sample", "ChainSampler", "NetworkScorer", "UniformScorer"]
+__all__ = ["ChainConfig", "Sample", "ChainSampler", "NetworkScorer", "UniformScorer", "chain_starts"]
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +189,13 @@ def _removed_atoms(before: MolGraph, after: MolGraph, move: Any) -> tuple[int, .
     return ()
 
 
+def chain_starts(num_starts: int, chains: int, seed: int) -> list[int]:
+    """Index of each chain's starting molecule among ``num_starts`` in :meth:`ChainSampler.run`
+    ``(chains, seed)``: a seeded permutation of the starts, repeated when there are more chains."""
+    order = np.random.default_rng(seed).permutation(num_starts)
+    return [int(order[c % num_starts]) for c in range(chains)]
+
+
 def _gumbel(u: np.ndarray) -> np.ndarray:
     """Standard Gumbel noise from uniforms ``u`` (elementwise)."""
     return -np.log(-np.log(np.clip(u, 1e-300, 1.0)) + 1e-300)
@@ -324,10 +331,8 @@ class ChainSampler:
             num_chains: chains advanced in one batch.
             seed: fixes every draw: chain ``c`` uses the generator of ``(seed, c)``.
         """
-        order = np.random.default_rng(seed).permutation(len(self.initial))
         chains = []
-        for c in range(num_chains):
-            start = int(order[c % len(order)])
+        for c, start in enumerate(chain_starts(len(self.initial), num_chains, seed)):
             chains.append(
                 _Chain(c, np.random.default_rng([seed, c]), self.initial[start], self.protected[start])
             )

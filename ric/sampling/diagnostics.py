@@ -55,6 +55,7 @@ import torch
 
 from ric.corruption import CorruptionConfig, corrupt, example_rng
 from ric.moves.protocol import STOP
+from ric.sampling.chain import chain_starts
 
 __all__ = [
     "EXAMPLE_EPOCH",
@@ -74,7 +75,6 @@ __all__ = [
     "StationarityPoint",
     "Stationarity",
     "ReferenceSet",
-    "chain_starts",
     "run_chains",
     "ChainDiagnostics",
     "evaluate_chain",
@@ -639,13 +639,6 @@ def _point(t: int, states: Sequence[str], starts: Sequence[str], reference: Refe
         mean_heavy_atoms=float(np.mean([_heavy_atoms(s) for s in states])),
         same_as_start=float(np.mean([a == b for a, b in zip(states, starts)])),
     )  # fmt: skip
-
-
-def chain_starts(num_starts: int, chains: int, seed: int) -> list[int]:
-    """The index into ``initial`` of each chain's starting molecule under
-    :meth:`ChainSampler.run` ``(chains, seed)``: ``permutation(seed)[c % num_starts]``."""
-    order = np.random.default_rng(seed).permutation(num_starts)
-    return [int(order[c % num_starts]) for c in range(chains)]
 
 
 def run_chains(
