@@ -88,29 +88,46 @@ class BlockScores:
         last: the head's last linear layer (``H -> num_classes``).
         blocks: the batch's :class:`~ric.nn.data.CandidateBlocks` of this kind.
 
-    ``tables[u]`` is ``[R_u, width_u]``: row ``r`` scores the classes of block
-    ``groups[u, 0] + r``, ``-inf`` beyond its ``count``. Only these entries are computed,
-    never the full ``[E, num_classes]`` table.
+    :attr:`tables` (computed on first use) holds one ``[R_u, width_u]`` tensor per class
+    list: row ``r`` scores the classes of block ``groups[u, 0] + r``, ``-inf`` beyond its
+    ``count``; only these entries are computed, never the full ``[E, num_classes]`` table.
+    Without gradients and for a small batch (a full table of at most
+    :attr:`FULL_TABLE_MAX` entries), :meth:`flat` computes the full table instead, which
+    costs less than one product per list there (same values).
     """
+
+    #: Largest ``E * num_classes`` for which :meth:`flat` uses the full table (no gradients).
+    FULL_TABLE_MAX = 262_144
 
     def __init__(self, hidden: Tensor, last: nn.Linear, blocks: Any) -> None:
         self.hidden, self.last, self.blocks = hidden, last, blocks
-        self.tables: list[Tensor] = []
         self.group_rows = blocks.groups.tolist()
+        self._tables: list[Tensor] | None = None
+
+    @property
+    def tables(self) -> list[Tensor]:
+        if self._tables is None:
+            self._tables = self._group_tables()
+        return self._tables
+
+    def _group_tables(self) -> list[Tensor]:
+        blocks, last = self.blocks, self.last
         if not self.group_rows:
-            return
+            return []
         # One gather and one split per operand: their backward passes are one scatter and
         # one concatenation, not one full-size gradient per group.
-        rows = torch.split(hidden.index_select(0, blocks.entity), [hi - lo for lo, hi, *_ in self.group_rows])
+        rows = torch.split(self.hidden.index_select(0, blocks.entity), [hi - lo for lo, hi, *_ in self.group_rows])
         widths = [g[3] for g in self.group_rows]
         weights = torch.split(last.weight.index_select(0, blocks.classes), widths)
         biases = torch.split(last.bias.index_select(0, blocks.classes), widths)
+        tables = []
         for (lo, hi, c0, width, full), r, w, b in zip(self.group_rows, rows, weights, biases):
             table = torch.addmm(b, r, w.t())
             if not full:
                 beyond = torch.arange(width, device=table.device) >= blocks.count[lo:hi, None]
                 table = table.masked_fill(beyond, float("-inf"))
-            self.tables.append(table)
+            tables.append(table)
+        return tables
 
     def logsumexp(self) -> Tensor:
         """``[R]`` log-sum-exp of each block's logits."""
@@ -134,8 +151,10 @@ class BlockScores:
     def flat(self, total: int) -> Tensor:
         """``[total]`` logits of every candidate in flat, molecule-major order."""
         out = self.hidden.new_zeros(total)
-        if not self.tables:
+        if not self.group_rows:
             return out
+        if not torch.is_grad_enabled() and self.hidden.size(0) * self.last.out_features <= self.FULL_TABLE_MAX:
+            return self._flat_from_full_table(out)
         index, values = [], []
         for (lo, hi, _, width, full), table in zip(self.group_rows, self.tables):
             positions = self.blocks.offset[lo:hi, None] + torch.arange(width, device=table.device)
@@ -147,6 +166,18 @@ class BlockScores:
                 index.append(positions[keep])
                 values.append(table[keep])
         return out.index_copy(0, torch.cat(index), torch.cat(values))
+
+
+    def _flat_from_full_table(self, out: Tensor) -> Tensor:
+        """:meth:`flat` through the full ``[E, num_classes]`` table, gathered with vectorised
+        indices (no loop over class lists)."""
+        blocks = self.blocks
+        table = self.last(self.hidden)
+        block = torch.repeat_interleave(torch.arange(blocks.count.numel(), device=out.device), blocks.count)
+        first = torch.cumsum(blocks.count, 0) - blocks.count
+        within = torch.arange(block.numel(), device=out.device) - first[block]
+        classes = blocks.classes[blocks.class_start[block] + within]
+        return out.index_copy(0, blocks.offset[block] + within, table[blocks.entity[block], classes])
 
 
 class CandidateScores:

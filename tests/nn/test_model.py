@@ -261,3 +261,20 @@ def test_candidate_logits_equal_the_heads_applied_to_each_candidate(setup):
                 expected_pair.append(forward)
             got_pair = scores.logits[scores.num_graphs + len(atoms) + picked]
             assert torch.allclose(got_pair, torch.stack(expected_pair), atol=1e-5)
+
+
+def test_full_table_and_per_list_flat_views_agree(setup, monkeypatch):
+    """Small batches without gradients build the flat view from the full table; it equals
+    the per-list path (and the per-list path is what training differentiates)."""
+    from ric.nn.model import BlockScores
+
+    move_set, examples, model = setup
+    for size in (1, 3):
+        batch = collate([make_example(move_set, ex.corrupted) for ex in examples[:size]])
+        with torch.no_grad():
+            monkeypatch.setattr(BlockScores, "FULL_TABLE_MAX", 10**12)
+            full = model(batch).logits
+            monkeypatch.setattr(BlockScores, "FULL_TABLE_MAX", 0)
+            per_list = model(batch).logits
+        assert full.shape == per_list.shape
+        assert torch.allclose(full, per_list, atol=1e-5)
