@@ -27,11 +27,11 @@ import numpy as np
 import rdkit
 
 import ric
-from ric.chem.standardise import standardise
+from ric.molecules.standardise import standardise
 from ric.corruption import CorruptionConfig, corrupt, example_rng
 from ric.data import load
 from ric.moves import make_move_set
-from ric.moves.vocab import Vocabulary
+from ric.molecules.vocab import Vocabulary
 
 
 def _median_rate(fn, count: int, repeats: int) -> tuple[float, list[float]]:

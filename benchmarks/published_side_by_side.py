@@ -174,10 +174,10 @@ def ric_setup(smiles: list[str], train: str = "bundled"):
     ``(move_set, graphs, unusable)`` where ``graphs[i]`` is None for molecules ``ric``
     rejects and ``unusable`` maps their index to the reason.
     """
-    from ric.chem.standardise import standardise
+    from ric.molecules.standardise import standardise
     from ric.data import load
     from ric.moves import make_move_set
-    from ric.moves.vocab import Vocabulary
+    from ric.molecules.vocab import Vocabulary
 
     graphs, unusable = [], {}
     for i, s in enumerate(smiles):
@@ -210,7 +210,7 @@ def time_ric(move_set, graphs, lengths, seed: int = 0, smiles: list[str] | None 
     With ``smiles`` given, each example starts from its SMILES (parse and standardise
     included in the time), as the published ``get_data`` does.
     """
-    from ric.chem.standardise import standardise
+    from ric.molecules.standardise import standardise
     from ric.corruption import CorruptionConfig, corrupt, example_rng
 
     config = CorruptionConfig(steps_mean=STEPS_MEAN)

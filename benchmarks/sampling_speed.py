@@ -25,7 +25,7 @@ import rdkit
 import torch
 
 import ric
-from ric.chem.graph import MolGraph
+from ric.molecules.graph import MolGraph
 from ric.sampling import chain as chain_module
 from ric.sampling.generator import DEFAULT_CHECKPOINT, ChainGenerator
 

@@ -26,12 +26,12 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from ric.chem.featurise import featurise
-    from ric.chem.io import read_molecules
+    from ric.molecules.featurise import featurise
+    from ric.molecules.io import read_molecules
     from ric.corruption import CorruptionConfig, corrupt, example_rng
     from ric.data import bundled_dir
     from ric.moves import make_move_set
-    from ric.moves.vocab import Vocabulary
+    from ric.molecules.vocab import Vocabulary
     from ric.nn.data import Example, collate
     from ric.nn.model import ModelConfig, ReconstructionModel
 

@@ -33,7 +33,6 @@ __all__ = [
     "CheckReport",
     "example_rng",
     "corrupt",
-    "Corruptor",
 ]
 
 logger = logging.getLogger(__name__)
@@ -116,10 +115,8 @@ def _check_step(move_set: MoveSet, before, move, after, report: CheckReport) -> 
     label = move_set.format_move(move)
     try:
         problem = None
-        if hasattr(after, "sanitizes") and not after.sanitizes():
-            problem = "result does not sanitise"
-        elif hasattr(after, "is_connected") and not after.is_connected():
-            problem = "result is disconnected"
+        if not move_set.is_valid(after):
+            problem = f"result is not valid ({move_set.check_state(after) or 'fails is_valid'})"
         else:
             inv = move_set.inverse(before, move)
             if not move_set.is_legal(after, inv):
@@ -146,8 +143,9 @@ def corrupt(
         state: the clean state ``x``.
         rng: source of randomness (use :func:`example_rng` for reproducible examples).
         config: corruption settings (default ``CorruptionConfig()``: mean 5 steps).
-        check: if given, every step is verified (the result sanitises and is connected,
-            the inverse is legal in it and restores the previous state) and tallied here.
+        check: if given, every step is verified (the result passes the move set's
+            ``is_valid``, the inverse is legal in it and restores the previous state) and
+            tallied here.
 
     Returns:
         A :class:`CorruptedExample`.
@@ -169,22 +167,3 @@ def corrupt(
         taken += 1
     label: Any = STOP if taken == 0 else move_set.inverse(previous, last_move)
     return CorruptedExample(state, current, taken, planned, label)
-
-
-class Corruptor:
-    """Reproducible corruption of indexed examples.
-
-    Args:
-        move_set: the move set.
-        config: corruption settings.
-        seed: base seed; example ``index`` of ``epoch`` uses ``example_rng(seed, epoch, index)``.
-    """
-
-    def __init__(self, move_set: MoveSet, config: CorruptionConfig = CorruptionConfig(), seed: int = 0) -> None:
-        self.move_set = move_set
-        self.config = config
-        self.seed = seed
-
-    def __call__(self, state, epoch: int, index: int, check: CheckReport | None = None) -> CorruptedExample:
-        return corrupt(self.move_set, state, example_rng(self.seed, epoch, index), self.config, check)
-

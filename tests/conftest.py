@@ -60,14 +60,14 @@ def zinc_smiles() -> list[str]:
 
 @pytest.fixture(scope="session")
 def zinc_graphs(zinc_smiles):
-    from ric.chem.standardise import standardise
+    from ric.molecules.standardise import standardise
 
     return [standardise(s)[1] for s in zinc_smiles]
 
 
 @pytest.fixture(scope="session")
 def hard_graphs(hard_smiles):
-    from ric.chem.standardise import standardise
+    from ric.molecules.standardise import standardise
 
     return [standardise(s)[1] for s in hard_smiles]
 
@@ -75,7 +75,7 @@ def hard_graphs(hard_smiles):
 @pytest.fixture(scope="session")
 def vocab(zinc_graphs, hard_graphs):
     """A vocabulary covering the hard cases and the ZINC sample."""
-    from ric.moves.vocab import Vocabulary
+    from ric.molecules.vocab import Vocabulary
 
     return Vocabulary.build(list(zinc_graphs) + list(hard_graphs))
 

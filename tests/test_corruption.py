@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from ric.corruption import CorruptionConfig, Corruptor, corrupt, example_rng
-from ric.moves.fragment import FragmentMoveSet
+from ric.corruption import CorruptionConfig, corrupt, example_rng
+from ric.molecules.fragment import FragmentMoveSet
 from ric.moves.protocol import STOP
 
 
@@ -18,11 +18,13 @@ def _signature(move_set, ex):
 
 
 def test_same_seed_same_examples_in_any_order(move_set, zinc_graphs):
-    corruptor = Corruptor(move_set, seed=11)
-    forward = [_signature(move_set, corruptor(g, epoch=2, index=i)) for i, g in enumerate(zinc_graphs[:60])]
-    backward = [_signature(move_set, corruptor(g, epoch=2, index=i)) for i, g in reversed(list(enumerate(zinc_graphs[:60])))]
+    def draw(seed, g, i):
+        return _signature(move_set, corrupt(move_set, g, example_rng(seed, 2, i)))
+
+    forward = [draw(11, g, i) for i, g in enumerate(zinc_graphs[:60])]
+    backward = [draw(11, g, i) for i, g in reversed(list(enumerate(zinc_graphs[:60])))]
     assert forward == backward[::-1]
-    other = [_signature(move_set, Corruptor(move_set, seed=12)(g, 2, i)) for i, g in enumerate(zinc_graphs[:60])]
+    other = [draw(12, g, i) for i, g in enumerate(zinc_graphs[:60])]
     assert other != forward
 
 

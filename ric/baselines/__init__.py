@@ -8,8 +8,9 @@
 from __future__ import annotations
 
 from ric.baselines.charrnn import CharRNN, CharRNNConfig
+from ric.baselines.erdos_renyi import ErdosRenyiGenerator
 
-__all__ = ["CharRNN", "CharRNNConfig", "MODEL_FAMILY"]
+__all__ = ["CharRNN", "CharRNNConfig", "ErdosRenyiGenerator", "MODEL_FAMILY"]
 
 #: ``payload["model_family"]`` of CharRNN checkpoints.
 MODEL_FAMILY = "charrnn"

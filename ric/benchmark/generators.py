@@ -167,7 +167,7 @@ def _largest(smiles: Sequence[str]) -> int:
     """Heavy atoms of the largest valid molecule in ``smiles``."""
     from rdkit import Chem
 
-    from ric.chem.rdkit_utils import quiet_rdkit
+    from ric.molecules.rdkit_utils import quiet_rdkit
 
     with quiet_rdkit():
         sizes = [m.GetNumAtoms() for m in map(Chem.MolFromSmiles, smiles) if m is not None]

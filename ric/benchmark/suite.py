@@ -36,7 +36,7 @@ import numpy as np
 
 from ric.benchmark.generators import GeneratorSpec, iterate_samples, make_generator
 from ric.benchmark.reference import ReferenceStats
-from ric.chem.rdkit_utils import quiet_rdkit
+from ric.molecules.rdkit_utils import quiet_rdkit
 from ric.metrics.distribution import canonical_or_none
 
 __all__ = ["GeneratorResult", "score_samples", "run_benchmark", "RESULT_KEYS", "REFERENCE_KEYS"]

@@ -158,7 +158,7 @@ def _benchmark(args: argparse.Namespace, specs: list, n: int, n_reference: int |
     from ric.benchmark.reference import load_reference, load_training_set
     from ric.benchmark.report import provenance, write_report
     from ric.benchmark.suite import run_benchmark
-    from ric.chem.io import read_smiles_records
+    from ric.molecules.io import read_smiles_records
     from ric.training.loop import resolve_device
 
     started = time.perf_counter()

@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from ric.chem.graph import MolGraph
-    from ric.chem.io import ReadStats, read_molecules
+    from ric.molecules.graph import MolGraph
+    from ric.molecules.io import ReadStats, read_molecules
     from ric.corruption import CheckReport, CorruptionConfig, corrupt, example_rng
     from ric.moves import make_move_set
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     stats = ReadStats()
     records = read_molecules(args.input, strict=args.strict, stats=stats)  # checks the file type and header
     if args.move_set == "fragment":
-        from ric.moves.vocab import Vocabulary
+        from ric.molecules.vocab import Vocabulary
 
         if args.vocab:
             vocab = Vocabulary.load(args.vocab)

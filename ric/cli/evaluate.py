@@ -4,7 +4,7 @@
   and inference gaps (:mod:`ric.vae.evaluate`);
 * a chain checkpoint (``ric train``, e.g. the bundled model): reverse-move NLL and top-1 against
   the stop-only baseline, stop calibration, exact recovery by corruption depth, heavy-atom change
-  per transition and a stationarity curve (:mod:`ric.sampling.diagnostics`).
+  per transition and a stationarity curve (:mod:`ric.molecules.diagnostics`).
 
 The options of one family given with a checkpoint of the other are refused in one line.
 """
@@ -23,7 +23,7 @@ ELBO_SAMPLES = 10
 GAP_EXAMPLES = 20
 GAP_STEPS = 200
 
-# The defaults of a chain checkpoint (ric.sampling.diagnostics.evaluate_chain; a test keeps them
+# The defaults of a chain checkpoint (ric.molecules.diagnostics.evaluate_chain; a test keeps them
 # equal). Measured on one CPU core with the bundled model and data/zinc_test.smi (134 s in all): the
 # 1,000 examples 2 s, the recovery 12 s, the chains about 15 ms per chain and transition (64 x 100:
 # about 100 s) plus about 15 s for the reference's and each point's KL descriptors and ChemNet/FCD.
@@ -174,7 +174,7 @@ def _run_vae(args: argparse.Namespace, checkpoint, data, out, png, payload: dict
 
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    from ric.chem.io import ReadStats, read_smiles_records
+    from ric.molecules.io import ReadStats, read_smiles_records
     from ric.cli.main import CommandError
     from ric.files import atomic_write
     from ric.vae.evaluate import evaluate_vae
@@ -234,13 +234,13 @@ def _run_vae(args: argparse.Namespace, checkpoint, data, out, png, payload: dict
 
 
 def _run_chain(args: argparse.Namespace, checkpoint, data, out, log) -> int:
-    """``ric evaluate`` of a chain checkpoint: the five diagnostics of :mod:`ric.sampling.diagnostics`."""
+    """``ric evaluate`` of a chain checkpoint: the five diagnostics of :mod:`ric.molecules.diagnostics`."""
     import json
 
-    from ric.chem.io import ReadStats, read_molecules
+    from ric.molecules.io import ReadStats, read_molecules
     from ric.cli.main import CommandError
     from ric.files import atomic_write, output_file
-    from ric.sampling.diagnostics import evaluate_chain, plot_diagnostics
+    from ric.molecules.diagnostics import evaluate_chain, plot_diagnostics
     from ric.sampling.generator import load_model
 
     png = None
@@ -303,7 +303,7 @@ def _draw_traversal(model, tokens, path, seed: int, per_row: int = 6) -> list[li
     from rdkit import Chem
     from rdkit.Chem import Draw
 
-    from ric.chem.rdkit_utils import quiet_rdkit
+    from ric.molecules.rdkit_utils import quiet_rdkit
     from ric.files import atomic_write
     from ric.vae.traversal import level_traversal
 

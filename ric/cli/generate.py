@@ -152,7 +152,7 @@ def _parse(smiles: str):
     """The RDKit molecule of a sample, or None if it is not a valid molecule."""
     from rdkit import Chem
 
-    from ric.chem.rdkit_utils import quiet_rdkit
+    from ric.molecules.rdkit_utils import quiet_rdkit
 
     with quiet_rdkit():
         mol = Chem.MolFromSmiles(smiles) if smiles else None

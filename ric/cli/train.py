@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from ric.moves.registry import move_set_names
 from ric.cli.main import fraction, nonnegative_float, nonnegative_int, positive_float, positive_int
 
 
@@ -22,9 +23,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="chain: the reversible-inductive-construction network (default); vae ... dim: the "
         "sequence-VAE baselines; charrnn: the SMILES LSTM baseline of MOSES/GuacaMol",
     )
-    p.add_argument("--data", help="training molecules (.smi/.csv/.sdf)")
-    p.add_argument("--valid", help="validation molecules (default: 5%% of --data held out)")
-    p.add_argument("--move-set", choices=("fragment", "atom"), default="fragment")
+    p.add_argument("--data", help="training data: molecules (.smi/.csv/.sdf) or, with --move-set henneberg, "
+                   "Laman graphs (.g6)")
+    p.add_argument("--valid", help="validation data (default: 5%% of --data held out)")
+    p.add_argument("--move-set", choices=move_set_names(), default="fragment",
+                   help="fragment (default) or atom: molecules; henneberg: Laman graphs")
     p.add_argument("--vocab", help="fragment vocabulary (default: built from --data)")
     p.add_argument("--out", help="run directory")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint "

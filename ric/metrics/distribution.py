@@ -26,7 +26,7 @@ import numpy as np
 from rdkit import Chem
 from rdkit.Chem import Descriptors, rdFingerprintGenerator
 
-from ric.chem.rdkit_utils import quiet_rdkit
+from ric.molecules.rdkit_utils import quiet_rdkit
 
 __all__ = [
     "canonical_or_none",

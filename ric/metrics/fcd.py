@@ -55,7 +55,7 @@ from fcd import utils as fcd_utils
 from rdkit import Chem
 from scipy import linalg
 
-from ric.chem.rdkit_utils import quiet_rdkit
+from ric.molecules.rdkit_utils import quiet_rdkit
 from ric.training.loop import resolve_device
 
 __all__ = [

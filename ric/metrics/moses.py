@@ -80,7 +80,7 @@ from rdkit.Chem.QED import qed
 from rdkit.Chem.rdmolops import FragmentOnBRICSBonds
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
-from ric.chem.rdkit_utils import quiet_rdkit
+from ric.molecules.rdkit_utils import quiet_rdkit
 
 __all__ = [
     "ALLOWED_ATOMS",

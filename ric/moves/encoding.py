@@ -9,8 +9,10 @@ lets one network and one training loop serve every move set:
 * **pair candidates** ``(pair row, class)`` over atom pairs ``pairs[row] = (i, j)``
   (fragment: fuse bond slot ``class`` onto the directed ring bond ``i → j``; atom moves:
   close, open or re-order the bond ``i–j``);
-* **set candidates**: one per atom set (fragment: delete a leaf cluster), with members
-  listed in ``set_members``.
+* **set candidates**: one per set of nodes (fragment: delete a leaf cluster; Laman: the
+  Henneberg moves), with members listed in ``set_members`` and a role per member in
+  ``set_roles`` (default all 0), so that two moves over the same nodes in different
+  roles (remove edge a-b and join c, against remove a-c and join b) score differently.
 
 Plus the stop action. Within a molecule candidates are ordered
 ``[stop, atom candidates..., pair candidates..., set candidates...]``; :data:`KIND_STOP`
@@ -78,6 +80,8 @@ class MoveEncoding:
         num_sets: number of set candidates.
         lists: list id -> int64 classes, for every list the blocks name (arrays shared,
             never written).
+        set_roles: int64 ``[K]``, the role of each member, in ``[0, num_set_roles)`` of the
+            move set (default ``None``: every member has role 0).
     """
 
     atom_blocks: np.ndarray
@@ -87,11 +91,13 @@ class MoveEncoding:
     set_members: np.ndarray
     num_sets: int
     lists: Mapping[int, np.ndarray]
+    set_roles: np.ndarray | None = None
     _flat: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_rows(cls, atom_moves: np.ndarray, pairs: np.ndarray, pair_features: np.ndarray,
-                  pair_moves: np.ndarray, set_members: np.ndarray, num_sets: int) -> "MoveEncoding":
+                  pair_moves: np.ndarray, set_members: np.ndarray, num_sets: int,
+                  set_roles: np.ndarray | None = None) -> "MoveEncoding":
         """An encoding from flat candidate rows: ``atom_moves`` ``[Ma, 2]`` ``(atom, class)`` and
         ``pair_moves`` ``[Mp, 2]`` ``(pair row, class)``, in candidate order (each run of rows
         with the same entity becomes one block)."""
@@ -99,9 +105,16 @@ class MoveEncoding:
         atom_moves = np.asarray(atom_moves, dtype=np.int64).reshape(-1, 2)
         pair_moves = np.asarray(pair_moves, dtype=np.int64).reshape(-1, 2)
         enc = cls(_blocks_of_rows(atom_moves, lists), pairs, pair_features, _blocks_of_rows(pair_moves, lists),
-                  set_members, num_sets, lists)
+                  set_members, num_sets, lists, set_roles)
         enc._flat[KIND_ATOM], enc._flat[KIND_PAIR] = atom_moves, pair_moves
         return enc
+
+    @property
+    def roles(self) -> np.ndarray:
+        """int64 ``[K]``: :attr:`set_roles`, or zeros when it is ``None``."""
+        if self.set_roles is None:
+            return np.zeros(len(self.set_members), dtype=np.int64)
+        return self.set_roles
 
     @property
     def num_atom_moves(self) -> int:

@@ -1,9 +1,10 @@
 """The domain-agnostic move-set protocol of reversible inductive construction.
 
 A move set defines, for any valid state, a finite set of legal edits that keep the
-state valid, each with an exact inverse. Molecules implement it now
-(:mod:`ric.moves.fragment`, :mod:`ric.moves.atom`); other domains (Laman graphs) can
-implement the same protocol and reuse the corruption engine and sampler unchanged.
+state valid, each with an exact inverse, and the network's view of states and moves.
+The core (corruption, network, training, sampler) talks to a domain only through this
+protocol: molecules (:mod:`ric.molecules.fragment`, :mod:`ric.molecules.atom`) and Laman graphs
+(:mod:`ric.laman`) implement it, and :mod:`ric.moves.registry` builds them by name.
 
 Conventions every implementation follows:
 
@@ -12,11 +13,17 @@ Conventions every implementation follows:
   back ``state`` (equal :meth:`MoveSet.key`), and it is legal there; it is computed
   from what the edit adds or removes, never by search;
 * the stop action is :data:`STOP`, which is not an edit and is not returned by
-  :meth:`MoveSet.legal_moves`.
+  :meth:`MoveSet.legal_moves`;
+* states have nodes ``0 .. size - 1`` (atoms, graph vertices); an edit keeps the relative
+  order of the nodes it does not delete and appends the nodes it adds, so
+  :meth:`MoveSet.removed_nodes` is all a caller needs to follow a node across a move;
+* the network's candidates of a state are ``[stop, atom..., pair..., set...]``
+  (:class:`~ric.moves.encoding.MoveEncoding`); set candidates carry a role per member,
+  so moves over the same nodes in different roles are different inputs.
 """
 from __future__ import annotations
 
-from typing import Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -95,4 +102,73 @@ class MoveSet(Protocol, Generic[State, Move]):
 
     def parse_move(self, text: str) -> Move | Stop:
         """Inverse of :meth:`format_move`."""
+        ...
+
+    # ------------------------------------------------------------------ states
+    #: The domain's name, e.g. ``"molecules"`` or ``"laman"``.
+    domain: str
+
+    def size(self, state: State) -> int:
+        """Number of nodes of ``state`` (heavy atoms, graph vertices)."""
+        ...
+
+    def is_valid(self, state: State) -> bool:
+        """The domain's validity check of a state reached by a legal move (cheaper than
+        :meth:`check_state`; the sampler calls it on every result)."""
+        ...
+
+    def removed_nodes(self, state: State, move: Move) -> tuple[int, ...]:
+        """Nodes of ``state`` that ``move`` deletes (``()`` for moves that delete none)."""
+        ...
+
+    def preserves(self, state: State, move: Move, protected: frozenset[int]) -> bool:
+        """Whether ``move`` keeps every node in ``protected`` and their connections."""
+        ...
+
+    def forbidden_mask(self, state: State, encoding: Any, protected: frozenset[int]) -> np.ndarray:
+        """bool ``[1 + encoding.num_moves]`` over the candidates ``[stop, atom..., pair...,
+        set...]``: True where the move would not preserve ``protected``."""
+        ...
+
+    def format_state(self, state: State) -> str:
+        """One-line text form of a state (SMILES, graph6), readable by :meth:`parse_state`."""
+        ...
+
+    def parse_state(self, text: str) -> State:
+        """A state from its text form; raises ``ValueError`` naming what is wrong."""
+        ...
+
+    # ------------------------------------------------------------------ network view
+    #: Sizes of :meth:`featurise`'s node and edge features.
+    node_feature_dim: int
+    edge_feature_dim: int
+    #: Classes of atom and pair candidates, pair feature size, pair orientation, and the
+    #: number of member roles of set candidates (see :class:`~ric.moves.encoding.MoveEncoding`).
+    num_atom_classes: int
+    num_pair_classes: int
+    pair_feature_dim: int
+    pairs_directed: bool
+    num_set_roles: int
+
+    def featurise(self, state: State) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(x float32 [N, node_feature_dim], edge_index int64 [2, E], edge_attr float32
+        [E, edge_feature_dim])``, each undirected edge listed in both directions."""
+        ...
+
+    def encode_moves(self, state: State) -> Any:
+        """Every legal move of ``state`` as a :class:`~ric.moves.encoding.MoveEncoding`."""
+        ...
+
+    def locate(self, state: State, encoding: Any, move: Move | Stop) -> tuple[int, int]:
+        """``(kind, row)`` of a legal move among ``encoding``'s candidates; raises ``KeyError``
+        if it is not there."""
+        ...
+
+    def move_at(self, state: State, encoding: Any, kind: int, row: int) -> Move | Stop:
+        """The move of candidate ``row`` of ``kind`` (inverse of :meth:`locate`)."""
+        ...
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data that rebuilds this move set (``"name"`` included); see
+        :func:`ric.moves.registry.move_set_from_dict`."""
         ...

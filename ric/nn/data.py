@@ -16,7 +16,6 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from ric.chem.featurise import featurise
 from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP, MoveEncoding
 
 __all__ = ["Example", "make_example", "CandidateBlocks", "MoveBatch", "collate", "collate_states"]
@@ -27,7 +26,7 @@ class Example:
     """One state ready for batching.
 
     Attributes:
-        features: :func:`~ric.chem.featurise.featurise`'s ``(x, edge_index, edge_attr)``.
+        features: the move set's ``featurise(state)``: ``(x, edge_index, edge_attr)``.
         encoding: the state's legal moves.
         label: ``(kind, row)`` of the target move among the candidates, or ``None``.
     """
@@ -41,7 +40,8 @@ def make_example(move_set: Any, state: Any, label: Any = None, encoding: MoveEnc
     """Featurise ``state`` and encode its legal moves (and locate ``label``, if given).
 
     Args:
-        move_set: a move set with ``encode_moves`` and ``locate``.
+        move_set: a move set (:class:`~ric.moves.protocol.MoveSet`: ``featurise``,
+            ``encode_moves``, ``locate``).
         state: the (corrupted) state.
         label: the target move (``STOP`` or a legal move), or ``None`` for unlabelled data.
         encoding: precomputed ``move_set.encode_moves(state)`` (default: computed here).
@@ -54,7 +54,7 @@ def make_example(move_set: Any, state: Any, label: Any = None, encoding: MoveEnc
     if label is not None:
         kind, row = move_set.locate(state, enc, label)
         target = (int(kind), int(row) if kind != KIND_STOP else 0)
-    return Example(featurise(state), enc, target)
+    return Example(move_set.featurise(state), enc, target)
 
 
 def _tensor_fields(obj: Any, fn: Any) -> dict[str, Any]:
@@ -104,10 +104,11 @@ class CandidateBlocks:
 class MoveBatch:
     """A batch of states with their legal moves (see :func:`collate`).
 
-    Shapes with ``N`` atoms, ``E`` directed bonds, ``P`` pairs, ``K`` set members and ``B``
-    molecules: ``x [N, ATOM_DIM]``, ``edge_index [2, E]``, ``edge_attr [E, BOND_DIM]``,
-    ``batch [N]`` (molecule of each atom), ``pairs [P, 2]``, ``pair_attr [P, F]``,
-    ``set_members [K, 2]`` ``(set, atom)``, ``num_atom_moves``, ``num_pair_moves``,
+    Shapes with ``N`` nodes (atoms), ``E`` directed edges, ``P`` pairs, ``K`` set members
+    and ``B`` states: ``x [N, node_feature_dim]``, ``edge_index [2, E]``, ``edge_attr [E,
+    edge_feature_dim]``, ``batch [N]`` (state of each node), ``pairs [P, 2]``, ``pair_attr
+    [P, F]``, ``set_members [K, 2]`` ``(set, node)``, ``set_roles [K]`` (each member's
+    role), ``num_atom_moves``, ``num_pair_moves``,
     ``num_sets`` ``[B]``; ``atom_blocks`` and ``pair_blocks`` as :class:`CandidateBlocks`.
     Labelled batches also have ``y [B, 2]``, each label's ``(kind, row)`` among its
     molecule's candidates, and ``target [B, 3]``, the same label as ``(kind, index,
@@ -122,6 +123,7 @@ class MoveBatch:
     pairs: torch.Tensor
     pair_attr: torch.Tensor
     set_members: torch.Tensor
+    set_roles: torch.Tensor
     num_atom_moves: torch.Tensor
     num_pair_moves: torch.Tensor
     num_sets: torch.Tensor
@@ -222,6 +224,7 @@ def collate(examples: Sequence[Example]) -> MoveBatch:
         "pair_attr": np.concatenate([e.pair_features for e in encodings]).astype(np.float32, copy=False),
         "set_members": _offset_concat(
             [e.set_members for e in encodings], np.stack([set_start, atom_start], 1), 2),
+        "set_roles": np.concatenate([e.roles for e in encodings]).astype(np.int64, copy=False),
         "num_atom_moves": np.array([e.num_atom_moves for e in encodings], dtype=np.int64),
         "num_pair_moves": np.array([e.num_pair_moves for e in encodings], dtype=np.int64),
         "num_sets": num_sets,
@@ -256,7 +259,7 @@ def collate_states(
     """Batch unlabelled featurised states and their legal-move encodings (the sampler's path).
 
     Args:
-        features: per molecule, :func:`~ric.chem.featurise.featurise`'s ``(x, edge_index, edge_attr)``.
-        encodings: per molecule, its :class:`~ric.moves.encoding.MoveEncoding`.
+        features: per state, the move set's ``featurise(state)``: ``(x, edge_index, edge_attr)``.
+        encodings: per state, its :class:`~ric.moves.encoding.MoveEncoding`.
     """
     return collate([Example(f, e) for f, e in zip(features, encodings)])

@@ -8,7 +8,8 @@ moves of each molecule (:mod:`ric.moves.encoding`):
 * atom candidates ``(atom i, class c)``: ``MLP([h_i, g])[c]``;
 * pair candidates ``(pair (i, j), class c)``: ``MLP([h_i, h_j, pair_attr, g])[c]``,
   symmetrised over ``(i, j)``/``(j, i)`` when pairs are unordered;
-* set candidates: ``MLP([Σ_members h, g])`` -> one logit per set.
+* set candidates: ``MLP([Σ_{members of role 0} h, ..., Σ_{members of role R-1} h, g])``
+  -> one logit per set (``R = num_set_roles``; molecules have one role).
 
 Illegal moves are never scored: only the encoded legal candidates get logits, and one
 softmax per molecule runs over exactly those (plus stop). Atom and pair candidates come
@@ -26,7 +27,6 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import global_max_pool, global_mean_pool
 
-from ric.chem.featurise import ATOM_DIM, BOND_DIM
 from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP
 from ric.nn.heads import segment_argmax, segment_log_softmax, segment_logsumexp
 from ric.nn.layers import BondMessagePassing, mlp
@@ -39,23 +39,26 @@ class ModelConfig:
     """Network settings (defaults suit a CPU).
 
     Attributes:
-        num_atom_classes: classes of atom candidates (from the move set).
-        num_pair_classes: classes of pair candidates (from the move set).
+        num_atom_classes: classes of atom candidates (from the move set; 0: none).
+        num_pair_classes: classes of pair candidates (from the move set; 0: none).
         pair_feature_dim: size of pair features (from the move set).
         pairs_directed: whether pair candidates are ordered (from the move set).
+        atom_dim, bond_dim: node and edge feature sizes (the move set's
+            ``node_feature_dim``, ``edge_feature_dim``).
         hidden: hidden size (default 128).
         depth: message-passing layers (default 4).
-        atom_dim, bond_dim: input feature sizes (default: :mod:`ric.chem.featurise`).
+        num_set_roles: member roles of set candidates (from the move set; default 1).
     """
 
     num_atom_classes: int
     num_pair_classes: int
     pair_feature_dim: int
     pairs_directed: bool
+    atom_dim: int
+    bond_dim: int
     hidden: int = 128
     depth: int = 4
-    atom_dim: int = ATOM_DIM
-    bond_dim: int = BOND_DIM
+    num_set_roles: int = 1
 
     @classmethod
     def for_move_set(cls, move_set: Any, **sizes: Any) -> "ModelConfig":
@@ -65,6 +68,9 @@ class ModelConfig:
             num_pair_classes=move_set.num_pair_classes,
             pair_feature_dim=move_set.pair_feature_dim,
             pairs_directed=move_set.pairs_directed,
+            atom_dim=move_set.node_feature_dim,
+            bond_dim=move_set.edge_feature_dim,
+            num_set_roles=move_set.num_set_roles,
             **sizes,
         )
 
@@ -85,7 +91,8 @@ class BlockScores:
 
     Args:
         hidden: ``[E, H]`` hidden vectors of the entities (atoms or pairs).
-        last: the head's last linear layer (``H -> num_classes``).
+        last: the head's last linear layer (``H -> num_classes``; ``None`` for a move set
+            without candidates of this kind).
         blocks: the batch's :class:`~ric.nn.data.CandidateBlocks` of this kind.
 
     :attr:`tables` (computed on first use) holds one ``[R_u, width_u]`` tensor per class
@@ -99,7 +106,7 @@ class BlockScores:
     #: Largest ``E * num_classes`` for which :meth:`flat` uses the full table (no gradients).
     FULL_TABLE_MAX = 262_144
 
-    def __init__(self, hidden: Tensor, last: nn.Linear, blocks: Any) -> None:
+    def __init__(self, hidden: Tensor, last: nn.Linear | None, blocks: Any) -> None:
         self.hidden, self.last, self.blocks = hidden, last, blocks
         self.group_rows = blocks.groups.tolist()
         self._tables: list[Tensor] | None = None
@@ -313,9 +320,11 @@ class ReconstructionModel(nn.Module):
         self.layers = nn.ModuleList(BondMessagePassing(h, config.bond_dim) for _ in range(config.depth))
         self.graph_out = nn.Linear(2 * h, h)
         self.stop_head = mlp([h, h, 1])
-        self.atom_head = mlp([2 * h, h, config.num_atom_classes])
-        self.pair_head = mlp([3 * h + config.pair_feature_dim, h, config.num_pair_classes])
-        self.set_head = mlp([2 * h, h, 1])
+        # Move sets without atom (pair) candidates have no atom (pair) head.
+        self.atom_head = mlp([2 * h, h, config.num_atom_classes]) if config.num_atom_classes else None
+        self.pair_head = (mlp([3 * h + config.pair_feature_dim, h, config.num_pair_classes])
+                          if config.num_pair_classes else None)
+        self.set_head = mlp([(config.num_set_roles + 1) * h, h, 1])
 
     def embed(self, batch: Any) -> tuple[Tensor, Tensor]:
         """Atom embeddings ``[N, H]`` and molecule embeddings ``[B, H]``."""
@@ -334,11 +343,14 @@ class ReconstructionModel(nn.Module):
         device = h.device
 
         stop_logits = self.stop_head(g).squeeze(-1)
-        atom = BlockScores(self.atom_head[:-1](torch.cat([h, g[node_graph]], dim=1)), self.atom_head[-1],
-                           batch.atom_blocks)
+        if self.atom_head is not None:
+            atom = BlockScores(self.atom_head[:-1](torch.cat([h, g[node_graph]], dim=1)), self.atom_head[-1],
+                               batch.atom_blocks)
+        else:
+            atom = BlockScores(h.new_zeros(0, self.config.hidden), None, batch.atom_blocks)
 
         pairs = batch.pairs
-        if pairs.numel():
+        if pairs.numel() and self.pair_head is not None:
             i, j = pairs[:, 0], pairs[:, 1]
             context = torch.cat([batch.pair_attr, g[node_graph[i]]], dim=1)
             hidden = self.pair_head[:-1](torch.cat([h[i], h[j], context], dim=1))
@@ -348,12 +360,15 @@ class ReconstructionModel(nn.Module):
                 hidden = 0.5 * (hidden + self.pair_head[:-1](torch.cat([h[j], h[i], context], dim=1)))
         else:
             hidden = h.new_zeros(0, self.config.hidden)
-        pair = BlockScores(hidden, self.pair_head[-1], batch.pair_blocks)
+        pair = BlockScores(hidden, self.pair_head[-1] if self.pair_head is not None else None, batch.pair_blocks)
 
         num_sets_total = int(batch.num_sets.sum())
         members = batch.set_members
         if num_sets_total:
-            pooled = h.new_zeros(num_sets_total, h.size(1)).index_add_(0, members[:, 0], h[members[:, 1]])
+            roles = self.config.num_set_roles
+            slot = members[:, 0] * roles + batch.set_roles if roles > 1 else members[:, 0]
+            pooled = h.new_zeros(num_sets_total * roles, h.size(1)).index_add_(0, slot, h[members[:, 1]])
+            pooled = pooled.view(num_sets_total, roles * h.size(1))
             set_graph = torch.repeat_interleave(torch.arange(num_graphs, device=device), batch.num_sets)
             set_logits = self.set_head(torch.cat([pooled, g[set_graph]], dim=1)).squeeze(-1)
         else:

@@ -6,8 +6,10 @@ reconstruct by drawing moves from the learned distribution ``p_θ(move | state)`
 draws stop, returns to a state already visited in this reconstruction (unless
 ``stop_on_revisit`` is off), or reaches the cap on reconstruction steps. The resulting state is the chain's next state and, after
 burn-in and thinning, a sample. Every state is valid: moves come from the move set's
-legal moves, and each result is also checked with RDKit; a drawn move whose result
-RDKit rejects is masked and another move drawn (counted in :attr:`Sample.redraws`).
+legal moves, and each result is also checked with the move set's ``is_valid`` (RDKit
+sanitisation for molecules); a drawn move whose result fails it is masked and another
+move drawn (counted in :attr:`Sample.redraws`). The sampler knows no domain: it works
+through the move-set protocol (:mod:`ric.moves.protocol`).
 
 Many chains advance together: each reconstruction step featurises the states of all
 chains that are reconstructing (CPU), runs one batched network forward, and draws one
@@ -23,8 +25,6 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
-from ric.chem.graph import MolGraph
-from ric.chem.featurise import featurise
 from ric.moves.encoding import MoveEncoding
 from ric.moves.protocol import Stop
 from ric.nn.data import collate_states
@@ -43,9 +43,11 @@ class ChainConfig:
         burn_in: transitions per chain discarded before the first sample (default 0).
         thin: keep every ``thin``-th transition after burn-in (default 1).
         max_reconstruction_steps: cap on moves per reconstruction (default 40).
-        max_atoms: reject transitions whose result has more heavy atoms (default: no cap).
+        max_atoms: reject transitions whose result has more nodes (heavy atoms, graph
+            vertices; default: no cap).
         temperature: divides the network's logits (default 1.0).
-        max_redraws: moves drawn again per step when RDKit rejects a result (default 10).
+        max_redraws: moves drawn again per step when a result fails the move set's
+            ``is_valid`` (default 10).
         match_corruption: also cap each reconstruction at the number of corruption moves
             of its transition (at least 1); default ``False``. Used by the corruption-only
             baseline, whose uniformly random moves almost never draw stop.
@@ -89,17 +91,17 @@ class Sample:
     """One sample and the statistics of the transition that produced it.
 
     Attributes:
-        smiles: canonical SMILES of the chain's new state.
+        text: the chain's new state in its domain's text form (canonical SMILES, graph6).
         chain: chain number.
         transition: transition number within the chain (1-based).
         corruption_steps: corruption moves applied in this transition.
         reconstruction_steps: moves drawn from the network before it stopped.
         ended: why reconstruction ended: ``"stop"``, ``"revisit"`` or ``"cap"``.
         rejected: the result broke the size cap, so the chain kept its previous state.
-        redraws: drawn moves whose result RDKit rejected (each replaced by another draw).
+        redraws: drawn moves whose result failed the validity check (each replaced by another draw).
     """
 
-    smiles: str
+    text: str
     chain: int
     transition: int
     corruption_steps: int
@@ -109,6 +111,11 @@ class Sample:
     redraws: int
 
     STATS = ("chain", "transition", "corruption_steps", "reconstruction_steps", "ended", "rejected", "redraws")
+
+    @property
+    def smiles(self) -> str:
+        """:attr:`text` (the name molecule users know it by)."""
+        return self.text
 
     def stats_row(self) -> list[str]:
         return [str(getattr(self, k)) for k in self.STATS]
@@ -131,7 +138,7 @@ class NetworkScorer:
         """Logits per molecule, each flat ``[stop, atom..., pair..., set...]`` (float64).
 
         Args:
-            features: per molecule, :func:`~ric.chem.featurise.featurise` output.
+            features: per state, the move set's ``featurise`` output.
             encodings: per molecule, its legal moves.
         """
         batch = collate_states(features, encodings).to(self.device)
@@ -163,10 +170,10 @@ class UniformScorer:
 class _Chain:
     index: int
     rng: np.random.Generator
-    state: MolGraph
+    state: Any
     protected: frozenset[int]
     transitions: int = 0
-    working: MolGraph | None = None
+    working: Any = None
     working_protected: frozenset[int] = frozenset()
     visited: set[str] = field(default_factory=set)
     corruption_steps: int = 0
@@ -177,16 +184,6 @@ class _Chain:
 def _shift_after_deletion(protected: frozenset[int], removed: Sequence[int]) -> frozenset[int]:
     removed = sorted(removed)
     return frozenset(a - sum(1 for r in removed if r < a) for a in protected)
-
-
-def _removed_atoms(before: MolGraph, after: MolGraph, move: Any) -> tuple[int, ...]:
-    """Atoms a move deleted (move sets only delete atoms through these move types)."""
-    atoms = getattr(move, "atoms", None)
-    if atoms is not None:
-        return tuple(atoms)
-    if after.num_atoms < before.num_atoms and hasattr(move, "atom"):
-        return (move.atom,)
-    return ()
 
 
 def chain_starts(num_starts: int, chains: int, seed: int) -> list[int]:
@@ -226,7 +223,7 @@ class ChainSampler:
         scorer: :class:`NetworkScorer` or :class:`UniformScorer`, or any callable
             ``scorer(features, encodings) -> list of flat logit arrays`` (one per state,
             ordered ``[stop, atom..., pair..., set...]``).
-        initial: starting molecules (standardised graphs); chain ``c`` starts from a
+        initial: starting states (e.g. standardised molecules); chain ``c`` starts from a
             seeded random choice among them.
         config: chain settings.
         protected: per starting molecule, atoms that must stay in every state (e.g. a
@@ -237,7 +234,7 @@ class ChainSampler:
         self,
         move_set: Any,
         scorer: Any,
-        initial: Sequence[MolGraph],
+        initial: Sequence[Any],
         config: ChainConfig = ChainConfig(),
         protected: Sequence[frozenset[int]] | None = None,
     ) -> None:
@@ -266,17 +263,17 @@ class ChainSampler:
             if move is None:
                 break
             new = ms.apply(state, move)
-            protected = _shift_after_deletion(protected, _removed_atoms(state, new, move))
+            protected = _shift_after_deletion(protected, ms.removed_nodes(state, move))
             state = new
             taken += 1
         chain.working, chain.working_protected = state, protected
         chain.corruption_steps = taken
         chain.reconstruction_steps = 0
         chain.redraws = 0
-        chain.visited = {state.smiles()}
+        chain.visited = {ms.key(state)}
 
     # ------------------------------------------------------------------ one step
-    def _draw(self, chain: _Chain, logits: np.ndarray, encoding: Any) -> tuple[Any, MolGraph | None]:
+    def _draw(self, chain: _Chain, logits: np.ndarray, encoding: Any) -> tuple[Any, Any]:
         """Draw a move (Gumbel-max with the chain's generator); returns (move, new state or None for stop)."""
         ms = self.move_set
         state = chain.working
@@ -291,7 +288,7 @@ class ChainSampler:
                 return Stop(), None
             move = ms.move_at(state, encoding, *encoding.kind_row(flat))
             new = ms.apply(state, move)
-            if new.sanitizes() and new.is_connected():
+            if ms.is_valid(new):
                 return move, new
             chain.redraws += 1
             logits[flat] = -np.inf
@@ -300,7 +297,7 @@ class ChainSampler:
     def _finish(self, chain: _Chain, ended: str) -> Sample | None:
         cfg = self.config
         result = chain.working
-        rejected = cfg.max_atoms is not None and result.num_atoms > cfg.max_atoms
+        rejected = cfg.max_atoms is not None and self.move_set.size(result) > cfg.max_atoms
         if not rejected:
             chain.state, chain.protected = result, chain.working_protected
         chain.transitions += 1
@@ -309,7 +306,7 @@ class ChainSampler:
         if t <= 0 or t % cfg.thin:
             return None
         return Sample(
-            smiles=chain.state.smiles(),
+            text=self.move_set.format_state(chain.state),
             chain=chain.index,
             transition=chain.transitions,
             corruption_steps=chain.corruption_steps,
@@ -341,7 +338,7 @@ class ChainSampler:
                 if chain.working is None:
                     self._corrupt(chain)
             encodings = [self.move_set.encode_moves(ch.working) for ch in chains]
-            features = [featurise(ch.working) for ch in chains]
+            features = [self.move_set.featurise(ch.working) for ch in chains]
             all_logits = self.scorer(features, encodings)
             for chain, logits, enc in zip(chains, all_logits, encodings):
                 move, new = self._draw(chain, logits, enc)
@@ -350,11 +347,11 @@ class ChainSampler:
                     ended = "stop"
                 else:
                     chain.working_protected = _shift_after_deletion(
-                        chain.working_protected, _removed_atoms(chain.working, new, move)
+                        chain.working_protected, self.move_set.removed_nodes(chain.working, move)
                     )
                     chain.working = new
                     chain.reconstruction_steps += 1
-                    key = new.smiles()
+                    key = self.move_set.key(new)
                     if key in chain.visited and self.config.stop_on_revisit:
                         ended = "revisit"
                     elif chain.reconstruction_steps >= self._cap(chain):

@@ -14,9 +14,6 @@ from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from ric.chem.graph import MolGraph
-from ric.chem.rdkit_utils import quiet_rdkit
-from ric.chem.standardise import MoleculeError, standardise
 from ric.package_data import default_checkpoint
 from ric.sampling.chain import ChainConfig, ChainSampler, NetworkScorer, Sample, UniformScorer
 
@@ -34,7 +31,7 @@ class Generator(Protocol):
     """GuacaMol's distribution-learning generator contract."""
 
     def generate(self, number_samples: int) -> list[str]:
-        """``number_samples`` SMILES strings."""
+        """``number_samples`` samples as text (SMILES for molecules)."""
         ...
 
 
@@ -53,7 +50,7 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> tuple[Any, Any, 
     """
     import torch
 
-    from ric.moves import move_set_from_dict
+    from ric.moves.registry import move_set_from_dict
     from ric.nn.model import ModelConfig, ReconstructionModel
     from ric.training.checkpoint import load_checkpoint
     from ric.training.loop import resolve_device
@@ -71,83 +68,23 @@ def load_model(path: str | os.PathLike, device: Any = "cpu") -> tuple[Any, Any, 
 
 
 def find_starts(
-    smiles: Sequence[str],
+    texts: Sequence[str],
     move_set: Any,
     count: int,
     seed: int,
     scaffold: str | None = None,
     max_atoms: int | None = None,
-) -> tuple[list[MolGraph], list[frozenset[int]]]:
-    """Pick up to ``count`` usable starting molecules in a seeded random order.
-
-    Args:
-        smiles: candidate starting molecules.
-        move_set: molecules it cannot use are skipped.
-        count: how many to return at most.
-        seed: order of the candidates.
-        scaffold: SMARTS or SMILES that every start must contain; its matched atoms are
-            returned as protected. If no candidate contains it and it is a valid
-            molecule, the scaffold itself is the start.
-        max_atoms: skip candidates with more heavy atoms (default: no cap), so that a
-            chain under a size cap starts inside it.
+) -> tuple[list[Any], list[frozenset[int]]]:
+    """Up to ``count`` usable starting states in a seeded random order, with the nodes each
+    chain must keep: the move set's domain's ``find_starts`` (for molecules
+    :meth:`ric.molecules.domain.MoleculeDomain.find_starts`, which also handles a scaffold).
 
     Raises:
-        ValueError: if the scaffold does not parse or no usable start exists (the
-            message says which condition no candidate met).
+        ValueError: no usable start (the message says which condition none met).
     """
-    from rdkit import Chem
+    from ric.moves.registry import domain_of
 
-    pattern = None
-    if scaffold is not None:
-        with quiet_rdkit():
-            pattern = Chem.MolFromSmarts(scaffold) or Chem.MolFromSmiles(scaffold)
-        if pattern is None:
-            raise ValueError(f"scaffold {scaffold!r} is neither valid SMARTS nor SMILES")
-    starts, protected = [], []
-    usable = smallest = 0
-    for i in np.random.default_rng(seed).permutation(len(smiles)):
-        if len(starts) >= count:
-            break
-        try:
-            _, graph = standardise(smiles[i])
-        except MoleculeError:
-            continue
-        if move_set.check_state(graph) is not None:
-            continue
-        usable += 1
-        if max_atoms is not None and graph.num_atoms > max_atoms:
-            smallest = min(smallest or graph.num_atoms, graph.num_atoms)
-            continue
-        atoms: frozenset[int] = frozenset()
-        if pattern is not None:
-            match = graph.to_rdkit().GetSubstructMatch(pattern)
-            if not match:
-                continue
-            atoms = frozenset(match)
-        starts.append(graph)
-        protected.append(atoms)
-    if not starts and scaffold is not None:
-        try:
-            _, graph = standardise(scaffold)
-        except MoleculeError as exc:
-            raise ValueError(
-                f"no starting molecule contains the scaffold {scaffold!r}, and it is not a molecule to start from"
-            ) from exc
-        problem = move_set.check_state(graph)
-        if problem is not None:
-            raise ValueError(f"scaffold {scaffold!r} cannot be a starting state: {problem}")
-        if max_atoms is not None and graph.num_atoms > max_atoms:
-            raise ValueError(f"the scaffold {scaffold!r} alone has {graph.num_atoms} heavy atoms, over the cap of {max_atoms}")
-        starts, protected = [graph], [frozenset(range(graph.num_atoms))]
-        logger.info("no starting molecule contains the scaffold; starting every chain from it")
-    if not starts:
-        if not usable:
-            raise ValueError(f"none of the {len(smiles)} starting molecules is usable with the {move_set.name} move set")
-        if smallest:
-            raise ValueError(f"no starting molecule has at most {max_atoms} heavy atoms (the smallest usable one "
-                             f"has {smallest}): raise --max-atoms or give smaller starting molecules with --init")
-        raise ValueError(f"no starting molecule contains the scaffold {scaffold!r}")
-    return starts, protected
+    return domain_of(move_set).find_starts(texts, move_set, count, seed, scaffold=scaffold, max_atoms=max_atoms)
 
 
 def _is_default(checkpoint: str | os.PathLike) -> bool:
@@ -194,7 +131,7 @@ class ChainGenerator:
         move_set: the move set.
         model: a trained network, or ``None`` for uniformly random legal moves (the
             corruption-only ablation).
-        starts: starting molecules (SMILES).
+        starts: starting states as text (SMILES, graph6).
         config: chain settings.
         batch_size: chains advanced together (default 64).
         seed: default seed of :meth:`generate` (default 0).
@@ -233,13 +170,13 @@ class ChainGenerator:
 
         Args:
             path: checkpoint file (default :data:`DEFAULT_CHECKPOINT`).
-            init: starting molecules: a file or a list of SMILES (default: the training
+            init: starting states: a file or a list of texts (default: the training
                 file named in the checkpoint if it exists, else the bundled training set).
             device: where the network runs (default ``"auto"``).
             uniform: replace the network by uniformly random legal moves.
             options: ``batch_size``, ``seed``, ``scaffold`` and :class:`ChainConfig` fields.
         """
-        from ric.chem.io import read_smiles_records
+        from ric.moves.registry import domain_of
 
         path = Path(path) if path is not None else DEFAULT_CHECKPOINT
         model, move_set, payload = load_model(path, device)
@@ -248,11 +185,11 @@ class ChainGenerator:
         if init is None:
             init = training_data(path, payload)
         if isinstance(init, (str, os.PathLike)):
-            starts = [r.smiles for r in read_smiles_records(init)]
-            logger.info("starting molecules: %s (%d)", Path(init).resolve(), len(starts))
+            starts = domain_of(move_set).read_texts(init)
+            logger.info("starting states: %s (%d)", Path(init).resolve(), len(starts))
         else:
             starts = list(init)
-            logger.info("starting molecules: %d given", len(starts))
+            logger.info("starting states: %d given", len(starts))
         chain_fields = set(ChainConfig.__dataclass_fields__)
         chain_options = {k: v for k, v in options.items() if k in chain_fields}
         other = {k: v for k, v in options.items() if k not in chain_fields}
@@ -312,5 +249,6 @@ class ChainGenerator:
                 bar.close()
 
     def generate(self, number_samples: int) -> list[str]:
-        """``number_samples`` SMILES (GuacaMol's ``DistributionMatchingGenerator`` contract)."""
-        return [s.smiles for s in self.sample(number_samples)]
+        """``number_samples`` samples as text: SMILES for molecules (GuacaMol's
+        ``DistributionMatchingGenerator`` contract), graph6 for Laman graphs."""
+        return [s.text for s in self.sample(number_samples)]

@@ -14,7 +14,7 @@ target path, never a truncated file; at worst a stray ``.checkpoint.*.tmp`` file
 behind, which is harmless.
 
 By contract the checkpoint of a run lands at ``<run_dir>/checkpoint.pt``
-(:func:`find_latest`).
+(:data:`CHECKPOINT_NAME`).
 """
 from __future__ import annotations
 
@@ -34,7 +34,6 @@ __all__ = [
     "CHECKPOINT_NAME",
     "FORMAT_VERSION",
     "CheckpointError",
-    "find_latest",
     "load_checkpoint",
     "rng_state",
     "save_checkpoint",
@@ -300,16 +299,6 @@ def load_checkpoint(
             )
     logger.debug("loaded checkpoint %s (format %d, ric %s)", target, version, writer)
     return payload
-
-
-def find_latest(run_dir: str | os.PathLike[str]) -> Path | None:
-    """Return the checkpoint of a run, ``<run_dir>/checkpoint.pt``, or None if absent.
-
-    Args:
-        run_dir: the run directory.
-    """
-    candidate = Path(run_dir) / CHECKPOINT_NAME
-    return candidate if candidate.is_file() else None
 
 
 # --------------------------------------------------------------------------- RNG state

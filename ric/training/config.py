@@ -17,7 +17,8 @@ class TrainConfig(PlainDataConfig):
         data: training molecules (.smi/.csv/.sdf, optionally .gz).
         out: run directory (``checkpoint.pt``, ``metrics.csv``, ``config.json``).
         valid: held-out molecules; default: 5% of ``data`` (at most 2,000), drawn with ``seed``.
-        move_set: ``"fragment"`` or ``"atom"``.
+        move_set: a registered move set (:func:`ric.moves.move_set_names`: ``"fragment"``,
+            ``"atom"``, ``"henneberg"``); default ``"fragment"``.
         vocab: fragment vocabulary file; default: built from ``data``.
         epochs: passes over the training molecules (default 10).
         max_steps: stop after this many optimiser steps in total (default: no limit).
@@ -77,8 +78,10 @@ class TrainConfig(PlainDataConfig):
     strict_keys = True
 
     def __post_init__(self) -> None:
-        if self.move_set not in ("fragment", "atom"):
-            raise ValueError(f"move_set must be 'fragment' or 'atom', got {self.move_set!r}")
+        from ric.moves.registry import move_set_names
+
+        if self.move_set not in move_set_names():
+            raise ValueError(f"move_set must be one of {', '.join(move_set_names())}, got {self.move_set!r}")
         for name in ("epochs", "batch_size", "log_every", "valid_every", "checkpoint_every", "valid_examples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -24,14 +24,14 @@ import torch
 from torch.utils.data import DataLoader
 
 from ric.corruption import CorruptionConfig, corrupt, example_rng
-from ric.moves import make_move_set, move_set_from_dict, move_set_to_dict
+from ric.moves.registry import domain_of, move_set_from_dict, move_set_to_dict
 from ric.moves.encoding import KIND_STOP
 from ric.nn.data import collate, make_example
 from ric.nn.model import ModelConfig, ReconstructionModel
 from ric.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ric.training.config import TrainConfig
 from ric.training.cpu_clock import CpuClock
-from ric.training.dataset import CorruptionDataset, EpochSampler, load_graphs
+from ric.training.dataset import CorruptionDataset, EpochSampler
 
 __all__ = ["train", "resolve_device", "TrainResult", "evaluate", "CHECKPOINT_NAME", "METRICS_NAME"]
 
@@ -107,6 +107,11 @@ def evaluate(model: ReconstructionModel, batches: list[Any], device: torch.devic
         count += batch.num_graphs
     model.train()
     return total_nll / max(count, 1), total_hit / max(count, 1)
+
+
+def _subset(states: Any, index: np.ndarray) -> Any:
+    """The states at ``index`` (a domain's packed store keeps its own ``subset``)."""
+    return states.subset(index) if hasattr(states, "subset") else [states[i] for i in index.tolist()]
 
 
 def _validation_batches(graphs, move_set, corruption, seed: int, limit: int, batch_size: int) -> tuple[list, float]:
@@ -272,33 +277,25 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
     elif init is not None:
         move_set = move_set_from_dict(init["move_set"])
         if config.vocab:
-            from ric.moves.vocab import Vocabulary
-
-            if move_set_to_dict(make_move_set("fragment", vocab=Vocabulary.load(config.vocab))) != init["move_set"]:
+            given = domain_of(move_set).build_move_set(move_set.name, vocab=config.vocab)
+            if move_set_to_dict(given) != init["move_set"]:
                 raise ValueError(f"{config.vocab} is not the vocabulary of {config.init_weights}; leave --vocab out "
                                  "to use the checkpoint's")
-    elif config.move_set == "fragment":
-        from ric.moves.vocab import Vocabulary
-
-        if config.vocab:
-            vocab = Vocabulary.load(config.vocab)
-        else:
-            logger.info("building the fragment vocabulary from %s", config.data)
-            vocab = Vocabulary.build(load_graphs(config.data, max_unusable=config.max_unusable))
-        move_set = make_move_set("fragment", vocab=vocab)
     else:
-        move_set = make_move_set("atom")
+        move_set = domain_of(config.move_set).build_move_set(
+            config.move_set, data=config.data, vocab=config.vocab, max_unusable=config.max_unusable)
+    domain = domain_of(move_set)
     corruption = CorruptionConfig(steps_mean=config.steps_mean)
-    graphs = load_graphs(config.data, move_set, max_unusable=config.max_unusable)
+    graphs = domain.load_states(config.data, move_set, max_unusable=config.max_unusable)
     if config.valid:
-        valid_graphs = load_graphs(config.valid, move_set, max_unusable=config.max_unusable)
+        valid_graphs = domain.load_states(config.valid, move_set, max_unusable=config.max_unusable)
     else:
         rng = np.random.default_rng(config.seed)
         order = rng.permutation(len(graphs))
         n_valid = max(1, min(2000, len(graphs) // 20))
-        valid_graphs = graphs.subset(order[:n_valid])
-        graphs = graphs.subset(np.sort(order[n_valid:])) if len(order) > n_valid else valid_graphs
-        logger.info("no --valid given: holding out %d training molecules for validation", n_valid)
+        valid_graphs = _subset(graphs, order[:n_valid])
+        graphs = _subset(graphs, np.sort(order[n_valid:])) if len(order) > n_valid else valid_graphs
+        logger.info("no --valid given: holding out %d training states for validation", n_valid)
 
     dataset = CorruptionDataset(graphs, move_set, corruption, config.seed)
     sampler = EpochSampler(len(dataset), config.seed, rank, world)

@@ -174,7 +174,7 @@ VAE_FAMILY = ModelFamily(
 
 def read_smiles(path: str | os.PathLike) -> list[str]:
     """SMILES of a molecule file as written (unparsable records are skipped with a warning)."""
-    from ric.chem.io import read_smiles_records
+    from ric.molecules.io import read_smiles_records
 
     return [r.smiles for r in read_smiles_records(path)]
 

@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from ric.chem.graph import MolGraph
+from ric.molecules.graph import MolGraph
 from ric.cli.main import main
-from ric.moves.fragment import FragmentMoveSet
-from ric.moves.vocab import Vocabulary
+from ric.molecules.fragment import FragmentMoveSet
+from ric.molecules.vocab import Vocabulary
 
 GOOD = ["CC(=O)Nc1ccc(O)cc1", "c1ccc2ccccc2c1", "CCN(CC)CC", "O=C(O)c1ccccc1O", "C1CC2CCC1C2"]
 
@@ -62,7 +62,7 @@ def test_corrupt_check_writes_consistent_rows(smi, tmp_path, capsys, move_set):
     if move_set == "fragment":
         ms = FragmentMoveSet(Vocabulary.load(vocab_path))
     else:
-        from ric.moves.atom import AtomMoveSet
+        from ric.molecules.atom import AtomMoveSet
 
         ms = AtomMoveSet()
     for row in rows:

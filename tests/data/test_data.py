@@ -18,7 +18,7 @@ import pytest
 
 import ric
 import ric.data as data
-from ric.chem.standardise import standardise
+from ric.molecules.standardise import standardise
 
 REPO = Path(ric.__file__).resolve().parent.parent
 DATA_DIR = REPO / "ric" / "data" / "bundled"  # package data, in the source tree as in a wheel

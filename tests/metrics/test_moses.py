@@ -7,7 +7,7 @@ import pytest
 from rdkit import Chem, DataStructs
 from rdkit.Chem import AllChem
 
-from ric.chem.rdkit_utils import quiet_rdkit
+from ric.molecules.rdkit_utils import quiet_rdkit
 from ric.metrics.moses import (
     ALLOWED_ATOMS,
     MosesReference,

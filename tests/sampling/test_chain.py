@@ -192,7 +192,7 @@ def test_interrupted_generate_keeps_whole_lines(tmp_path, fragment_set, tiny_mod
 def test_bundled_checkpoint_loads_and_generates(tmp_path):
     """The committed default model matches the code and the bundled vocabulary."""
     from ric.data import bundled_dir
-    from ric.moves.vocab import Vocabulary
+    from ric.molecules.vocab import Vocabulary
     from ric.sampling.generator import DEFAULT_CHECKPOINT, load_model
     from ric.training.checkpoint import load_checkpoint, slim_checkpoint
 

@@ -19,7 +19,6 @@ from ric.training import checkpoint as ckpt
 from ric.training.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
-    find_latest,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -267,11 +266,3 @@ def test_rng_round_trip(tmp_path):
         torch.rand(3).tolist(),
     )
     assert again == expected
-
-
-def test_find_latest(tmp_path):
-    assert find_latest(tmp_path) is None
-    assert find_latest(tmp_path / "missing") is None
-    save_checkpoint(tmp_path / ckpt.CHECKPOINT_NAME, {"step": 3})
-    assert find_latest(tmp_path) == tmp_path / "checkpoint.pt"
-    assert load_checkpoint(find_latest(tmp_path))["step"] == 3

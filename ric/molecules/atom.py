@@ -1,6 +1,6 @@
 """The vocabulary-free atom move set: edit a molecule one atom or one bond at a time.
 
-Moves on a :class:`~ric.chem.graph.MolGraph` (Kekulé, hydrogens implicit):
+Moves on a :class:`~ric.molecules.graph.MolGraph` (Kekulé, hydrogens implicit):
 
 * :class:`AddAtom` appends a new atom of an alphabet type, bonded to an existing atom;
   its inverse is :class:`DeleteAtom` of the new atom.
@@ -16,7 +16,7 @@ Moves on a :class:`~ric.chem.graph.MolGraph` (Kekulé, hydrogens implicit):
   inverse changes it back.
 
 Because molecules are Kekulé with implicit hydrogens, a state is valid exactly when
-every atom's bond-order sum is at most :func:`~ric.chem.graph.max_valence` of its
+every atom's bond-order sum is at most :func:`~ric.molecules.graph.max_valence` of its
 type, so legality is a matter of free valences, bond orders and (for ring edits)
 bounded shortest-path lengths; RDKit sanitisation is never called when moves are
 enumerated or applied. Every rule is stated so that the inverse of a legal move is
@@ -33,8 +33,8 @@ from typing import Any, Union
 import numpy as np
 from rdkit import Chem
 
-from ric.chem.graph import MolGraph, max_valence
-from ric.chem.standardise import MoleculeError
+from ric.molecules.domain import MoleculeStates
+from ric.molecules.graph import MolGraph, max_valence
 from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_STOP, MoveEncoding
 from ric.moves.protocol import STOP, IllegalMoveError, Stop
 
@@ -269,7 +269,7 @@ def _smallest_ring_sizes(state: MolGraph) -> dict[tuple[int, int], int]:
 
 
 # ---------------------------------------------------------------------- move set
-class AtomMoveSet:
+class AtomMoveSet(MoleculeStates):
     """The vocabulary-free atom move set (see the module docstring for the moves).
 
     Args:
@@ -629,6 +629,19 @@ class AtomMoveSet:
         pair = encoding.pair_row(move.begin, move.end)
         return KIND_PAIR, encoding.row_of(KIND_PAIR, pair, self._pair_class(move))
 
+    def removed_nodes(self, state: MolGraph, move: AtomMove) -> tuple[int, ...]:
+        """The atom a ``DeleteAtom`` removes (other moves remove none)."""
+        return (move.atom,) if isinstance(move, DeleteAtom) else ()
+
+    def to_dict(self) -> dict:
+        """``{"name", "config"}``."""
+        return {"name": self.name, "config": self.config.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "AtomMoveSet":
+        """Inverse of :meth:`to_dict`."""
+        return cls(AtomMoveSetConfig.from_dict(data.get("config", {})))
+
     def preserves(self, state: MolGraph, move: AtomMove, protected: frozenset[int]) -> bool:
         """Whether ``move`` keeps every atom of ``protected`` and every bond between two of them."""
         if isinstance(move, DeleteAtom):
@@ -722,17 +735,6 @@ class AtomMoveSet:
         if not state.is_connected():
             return "the molecule is disconnected"
         return None
-
-    def prepare(self, smiles: str, graph: MolGraph) -> MolGraph:
-        """Validate a standardised molecule for this move set.
-
-        Raises:
-            MoleculeError: reason ``unsupported_atom_type`` with :meth:`check_state`'s message.
-        """
-        problem = self.check_state(graph)
-        if problem is not None:
-            raise MoleculeError(smiles, "unsupported_atom_type", problem)
-        return graph
 
     # ------------------------------------------------------------------ text form
     def format_move(self, move: AtomMove | Stop) -> str:

@@ -1,6 +1,6 @@
 """Many molecules in a few flat arrays: a memory-bounded, cacheable sequence of :class:`MolGraph`.
 
-A Python :class:`~ric.chem.graph.MolGraph` per molecule costs about a kilobyte of tuples
+A Python :class:`~ric.molecules.graph.MolGraph` per molecule costs about a kilobyte of tuples
 and objects; a million molecules held as a list take gigabytes and are copied page by
 page into every forked DataLoader worker as reference counts change. :class:`MolStore`
 holds the same molecules as six numpy arrays (about 200 bytes per molecule of ZINC size)
@@ -15,7 +15,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ric.chem.graph import MolGraph
+from ric.molecules.graph import MolGraph
 
 __all__ = ["MolStore"]
 

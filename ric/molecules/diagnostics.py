@@ -408,8 +408,6 @@ def _choose(move_set: Any, state: Any, encoding: Any, logits: np.ndarray, rng: n
 def _reconstruct(scorer: Any, move_set: Any, traces: list[_Trace], cap: int, batch_size: int,
                  max_redraws: int, bar: Any) -> None:
     """Run every trace until stop or ``cap`` moves, in batches of active traces."""
-    from ric.chem.featurise import featurise
-
     for t in traces:
         t.passed = move_set.key(t.state) == t.target
     while True:
@@ -419,7 +417,7 @@ def _reconstruct(scorer: Any, move_set: Any, traces: list[_Trace], cap: int, bat
         for start in range(0, len(active), batch_size):
             chunk = active[start : start + batch_size]
             encodings = [move_set.encode_moves(t.state) for t in chunk]
-            all_logits = scorer([featurise(t.state) for t in chunk], encodings)
+            all_logits = scorer([move_set.featurise(t.state) for t in chunk], encodings)
             for t, enc, logits in zip(chunk, encodings, all_logits):
                 if t.moves == 0:
                     top = float(np.max(logits))
@@ -615,7 +613,7 @@ def _distinct_mols(smiles: Sequence[str]) -> list[Any]:
 def _heavy_atoms(smiles: str) -> int:
     from rdkit import Chem
 
-    from ric.chem.rdkit_utils import quiet_rdkit
+    from ric.molecules.rdkit_utils import quiet_rdkit
 
     with quiet_rdkit():
         mol = Chem.MolFromSmiles(smiles)

@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 from rdkit import Chem
 
-from ric.chem.rdkit_utils import quiet_rdkit
+from ric.molecules.rdkit_utils import quiet_rdkit
 
 __all__ = ["MolGraph", "max_valence", "SUPPORTED_CHARGES", "BOND_TYPES"]
 

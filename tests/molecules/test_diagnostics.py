@@ -1,4 +1,4 @@
-"""Chain diagnostics (ric.sampling.diagnostics) and ``ric evaluate`` with a chain checkpoint."""
+"""Chain diagnostics (ric.molecules.diagnostics) and ``ric evaluate`` with a chain checkpoint."""
 import inspect
 import json
 import math
@@ -145,7 +145,7 @@ def test_reliability_bins_cover_zero_to_one():
 def test_batches_without_pair_candidates_are_scored(tiny_model, fragment_set, graphs):
     """Batches of acyclic states alone (no pair candidates; one state per batch here) score as in
     a batch with other molecules."""
-    from ric.chem.standardise import standardise
+    from ric.molecules.standardise import standardise
 
     acyclic = standardise("CCOC(C)=O")[1]
     assert fragment_set.check_state(acyclic) is None and not len(fragment_set.encode_moves(acyclic).pair_blocks)

@@ -14,7 +14,7 @@ Supported formats, chosen from the file name (a trailing ``.gz`` means gzip):
 
 Readers stream: records are produced one by one, so files of any size can be read.
 A record that cannot be used is never turned into an empty or partial molecule: it is
-skipped, logged as a warning (``logging.getLogger("ric.chem.io")``) with file, line and
+skipped, logged as a warning (``logging.getLogger("ric.molecules.io")``) with file, line and
 SMILES, and counted in an optional :class:`ReadStats`; with ``strict=True`` the first
 such record raises :class:`MoleculeFileError` instead.
 
@@ -35,9 +35,9 @@ from typing import IO, Any, Iterable, Iterator, NamedTuple, Union
 
 from rdkit import Chem
 
-from ric.chem.graph import MolGraph
-from ric.chem.rdkit_utils import quiet_rdkit
-from ric.chem.standardise import MoleculeError, standardise
+from ric.molecules.graph import MolGraph
+from ric.molecules.rdkit_utils import quiet_rdkit
+from ric.molecules.standardise import MoleculeError, standardise
 
 __all__ = [
     "MoleculeRecord",
@@ -93,7 +93,7 @@ class MoleculeFileError(ValueError):
         line: 1-based line (or SDF record) number.
         smiles: the offending SMILES (empty when the record has none).
         reason: short machine-readable reason, e.g. ``"unparsable"`` or one of the
-            :class:`~ric.chem.standardise.MoleculeError` reasons.
+            :class:`~ric.molecules.standardise.MoleculeError` reasons.
         detail: optional human-readable explanation appended to the message.
 
     The message reads ``"path:line: reason: SMILES"`` (plus ``" (detail)"``).
@@ -499,10 +499,10 @@ def read_molecules(
 ) -> Iterator[tuple[MoleculeRecord, str, MolGraph]]:
     """Stream the standardised molecules of a file.
 
-    Every record goes through :func:`~ric.chem.standardise.standardise`; records it
+    Every record goes through :func:`~ric.molecules.standardise.standardise`; records it
     rejects (unparsable, unsupported element, disconnected, ...) are skipped with a
     warning naming file, line, reason and SMILES, and counted in ``stats`` under the
-    :class:`~ric.chem.standardise.MoleculeError` reason.
+    :class:`~ric.molecules.standardise.MoleculeError` reason.
 
     Args:
         path: molecule file, as for :func:`read_smiles_records`.

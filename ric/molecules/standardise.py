@@ -5,10 +5,10 @@ One policy, applied to every molecule that enters the package:
 * stereochemistry is removed (no move set preserves it, and stereo left in the data
   would tell the network which states are uncorrupted);
 * the molecule must be a single connected component of supported atoms
-  (:data:`SUPPORTED_ELEMENTS`, charges in :data:`~ric.chem.graph.SUPPORTED_CHARGES`),
+  (:data:`SUPPORTED_ELEMENTS`, charges in :data:`~ric.molecules.graph.SUPPORTED_CHARGES`),
   with no radicals and no isotope labels;
 * its identity is RDKit's canonical SMILES of the result, and its internal form is the
-  Kekulé :class:`~ric.chem.graph.MolGraph` of that canonical SMILES (so the Kekulé
+  Kekulé :class:`~ric.molecules.graph.MolGraph` of that canonical SMILES (so the Kekulé
   structure does not depend on how the input was written);
 * hydrogens must follow from valence: the graph must write back to the same canonical
   SMILES, otherwise the molecule is rejected rather than silently changed.
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from rdkit import Chem
 
-from ric.chem.graph import SUPPORTED_CHARGES, MolGraph, max_valence
-from ric.chem.rdkit_utils import quiet_rdkit
+from ric.molecules.graph import SUPPORTED_CHARGES, MolGraph, max_valence
+from ric.molecules.rdkit_utils import quiet_rdkit
 
 __all__ = [
     "MoleculeError",

@@ -7,7 +7,7 @@ atom is one single-atom cluster. A *fragment* is a cluster's subgraph (atoms wit
 element and charge, bonds with their Kekulé order).
 
 The :class:`Vocabulary` holds the fragments seen in training data, each stored in the
-canonical atom order of :func:`ric.chem.canon.canonical_form` and keyed by its
+canonical atom order of :func:`ric.molecules.canon.canonical_form` and keyed by its
 certificate, so identities do not drift with the RDKit release. Attachment *slots*
 are orbits under the fragment's automorphisms: an atom slot for fusion at an atom,
 a directed-bond slot for fusion onto a ring bond. Global slot numbers
@@ -27,10 +27,10 @@ from typing import Iterable, Sequence
 import numpy as np
 from rdkit import Chem
 
-from ric.chem.canon import canonical_form
-from ric.chem.graph import MolGraph
-from ric.chem.rdkit_utils import quiet_rdkit
-from ric.chem.standardise import MoleculeError
+from ric.molecules.canon import canonical_form
+from ric.molecules.graph import MolGraph
+from ric.molecules.rdkit_utils import quiet_rdkit
+from ric.molecules.standardise import MoleculeError
 
 __all__ = [
     "Cluster",

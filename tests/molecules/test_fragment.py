@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 from rdkit import Chem
 
-from ric.chem.standardise import standardise
+from ric.molecules.standardise import standardise
 from ric.corruption import CheckReport, CorruptionConfig, corrupt, example_rng
-from ric.moves.fragment import DeleteLeaf, FragmentMoveSet, FuseAtom, FuseBond
+from ric.molecules.fragment import DeleteLeaf, FragmentMoveSet, FuseAtom, FuseBond
 from ric.moves.protocol import STOP, IllegalMoveError
-from ric.moves.vocab import decompose
+from ric.molecules.vocab import decompose
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +200,7 @@ def test_states_stay_inside_vocabulary(move_set, zinc_graphs):
 def test_corruption_walks_on_all_bundled_training_data(vocab):
     """Every bundled training molecule, corrupted with per-step checks (slow: ~20k molecules)."""
     from ric.data import load
-    from ric.moves.vocab import Vocabulary
+    from ric.molecules.vocab import Vocabulary
 
     graphs = [standardise(s)[1] for s in load("bundled", "train")]
     move_set = FragmentMoveSet(Vocabulary.build(graphs))

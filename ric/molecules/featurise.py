@@ -1,4 +1,4 @@
-"""Atom and bond features of a :class:`~ric.chem.graph.MolGraph` for the network.
+"""Atom and bond features of a :class:`~ric.molecules.graph.MolGraph` for the network.
 
 Every atom gets a feature row; nothing is dropped: an element outside
 :data:`ELEMENTS` sets the "other element" bit rather than vanishing. Bond orders are the
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ric.chem.graph import MolGraph
-from ric.chem.standardise import SUPPORTED_ELEMENTS
+from ric.molecules.graph import MolGraph
+from ric.molecules.standardise import SUPPORTED_ELEMENTS
 
 __all__ = ["ELEMENTS", "ATOM_DIM", "BOND_DIM", "featurise"]
 

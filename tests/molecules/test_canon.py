@@ -2,8 +2,8 @@ import random
 
 import pytest
 
-from ric.chem.canon import canonical_form
-from ric.chem.standardise import standardise
+from ric.molecules.canon import canonical_form
+from ric.molecules.standardise import standardise
 
 
 def _labelled(smiles):

@@ -1,7 +1,7 @@
 import pytest
 
-from ric.chem.standardise import standardise
-from ric.moves.vocab import UnknownFragmentError, Vocabulary, decompose
+from ric.molecules.standardise import standardise
+from ric.molecules.vocab import UnknownFragmentError, Vocabulary, decompose
 
 
 def _clusters(smiles):
