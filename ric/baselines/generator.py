@@ -33,6 +33,11 @@ class CharRNNSample:
     tokens: int
     truncated: bool
 
+    @property
+    def text(self) -> str:
+        """:attr:`smiles` (every generator's samples have ``text``)."""
+        return self.smiles
+
     STATS = ("index", "tokens", "truncated")
 
     def stats_row(self) -> list[str]:
@@ -74,12 +79,14 @@ class CharRNNGenerator:
         self.max_length = max_length
 
     @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike, *, device: Any = "auto", **options: Any) -> "CharRNNGenerator":
+    def from_checkpoint(cls, path: str | os.PathLike, *, device: Any = "auto", payload: dict | None = None,
+                        **options: Any) -> "CharRNNGenerator":
         """A generator from a checkpoint written by ``ric train --model charrnn``.
 
         Args:
             path: the checkpoint.
             device: where the model runs (default ``"auto"``).
+            payload: the checkpoint's contents when already loaded (default: read ``path``).
             options: ``seed``, ``batch_size``, ``temperature``, ``max_length``.
 
         Raises:
@@ -87,7 +94,7 @@ class CharRNNGenerator:
         """
         from ric.baselines.training import load_charrnn
 
-        model, tokens, payload = load_charrnn(path, device)
+        model, tokens, payload = load_charrnn(path, device, payload)
         logger.debug("CharRNN from %s (step %s)", path, payload.get("step"))
         return cls(model, tokens, **options)
 

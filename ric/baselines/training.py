@@ -24,7 +24,7 @@ import torch
 from ric.baselines import MODEL_FAMILY
 from ric.baselines.charrnn import CharRNN, CharRNNConfig
 from ric.config import PlainDataConfig
-from ric.training.checkpoint import load_checkpoint
+from ric.runtime.checkpoint import load_checkpoint
 from ric.vae.tokens import TokenVocabulary
 from ric.vae.training import ModelFamily, train_sequence_model
 
@@ -140,20 +140,22 @@ def train_charrnn(
     return CharRNNTrainResult(result.step, result.checkpoint, result.valid["nll"], result.seconds, result.cpu_seconds)
 
 
-def load_charrnn(path: str | os.PathLike, device: Any = "cpu") -> tuple[CharRNN, TokenVocabulary, dict]:
+def load_charrnn(path: str | os.PathLike, device: Any = "cpu",
+                 payload: dict | None = None) -> tuple[CharRNN, TokenVocabulary, dict]:
     """A trained CharRNN, its token vocabulary and the checkpoint payload (model in eval mode).
 
     Args:
         path: a checkpoint written by ``ric train --model charrnn``.
         device: a torch device or spec (``"auto"``, ``"cpu"``, ``"cuda:N"``; default ``"cpu"``).
+        payload: the checkpoint's contents when already loaded (default: read ``path``).
 
     Raises:
-        ric.training.checkpoint.CheckpointError: unreadable file.
+        ric.runtime.checkpoint.CheckpointError: unreadable file.
         ValueError: the checkpoint does not hold a CharRNN.
     """
-    from ric.training.loop import resolve_device
+    from ric.runtime.device import resolve_device
 
-    payload = load_checkpoint(path)
+    payload = load_checkpoint(path) if payload is None else payload
     if payload.get("model_family") != MODEL_FAMILY:
         held = payload.get("model_family", "chain")
         raise ValueError(f"{path} is not a CharRNN checkpoint (it holds a {held} model)")

@@ -159,7 +159,7 @@ def _benchmark(args: argparse.Namespace, specs: list, n: int, n_reference: int |
     from ric.benchmark.report import provenance, write_report
     from ric.benchmark.suite import run_benchmark
     from ric.molecules.io import read_smiles_records
-    from ric.training.loop import resolve_device
+    from ric.runtime.device import resolve_device
 
     started = time.perf_counter()
     device = resolve_device(args.device)

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ric.cli.main import CommandError
     from ric.files import input_file, output_file
-    from ric.training.checkpoint import load_checkpoint
+    from ric.runtime.checkpoint import load_checkpoint
     from ric.vae.training import MODEL_FAMILY
 
     torch.set_num_threads(args.threads)

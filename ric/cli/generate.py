@@ -1,4 +1,4 @@
-"""``ric generate``: sample molecules from a trained checkpoint with the Markov chain."""
+"""``ric generate``: sample molecules (or Laman graphs) from a trained checkpoint."""
 from __future__ import annotations
 
 import argparse
@@ -9,15 +9,16 @@ from ric.cli.main import nonnegative_int, positive_float, positive_int
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "generate",
-        help="generate molecules with the corrupt/reconstruct Markov chain",
+        help="generate molecules (or Laman graphs) with the corrupt/reconstruct Markov chain",
         description="Run batched Markov chains (corruption, then learned reconstruction) and write one "
-        "SMILES per line as samples are produced, to OUT.partial, renamed to OUT when all are written "
-        "(an interrupted run leaves OUT as it was). Without --checkpoint the bundled default model is used.",
+        "sample per line (SMILES for molecules, graph6 for Laman graphs) as samples are produced, to "
+        "OUT.partial, renamed to OUT when all are written (an interrupted run leaves OUT as it was). "
+        "Without --checkpoint the bundled default model is used.",
     )
-    p.add_argument("-n", "--num", type=nonnegative_int, required=True, help="number of molecules")
-    p.add_argument("-o", "--output", required=True, help="output .smi file")
+    p.add_argument("-n", "--num", type=nonnegative_int, required=True, help="number of samples")
+    p.add_argument("-o", "--output", required=True, help="output file (.smi for molecules, .g6 for graphs)")
     p.add_argument("--checkpoint", help="ric train checkpoint (default: the bundled zinc_fragment.pt)")
-    p.add_argument("--init", help="starting molecules (default: the model's training set)")
+    p.add_argument("--init", help="starting states (default: the model's training set)")
     p.add_argument("--scaffold", help="SMARTS/SMILES kept intact in every sample")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="default 0")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
@@ -74,11 +75,15 @@ def run(args: argparse.Namespace) -> int:
         if args.draw == args.output:
             raise CommandError("--draw and -o name the same file")
 
+    from ric.runtime.checkpoint import load_checkpoint
     from ric.sampling.chain import Sample
+    from ric.sampling.generator import DEFAULT_CHECKPOINT
 
     log = logging.getLogger("ric.cli.generate")
     stats_names = Sample.STATS
-    if args.checkpoint and _is_charrnn(args.checkpoint):
+    payload = load_checkpoint(args.checkpoint or DEFAULT_CHECKPOINT)  # read once, handed to the generator
+    family = payload.get("model_family", "chain")
+    if family == "charrnn":
         from ric.baselines.generator import CharRNNGenerator, CharRNNSample
 
         given = [_flag(k) for k in (*_CHAIN_ONLY, "init") if getattr(args, k) not in (None, False)]
@@ -88,11 +93,11 @@ def run(args: argparse.Namespace) -> int:
                                "sampled token by token from its start token")
         generator = CharRNNGenerator.from_checkpoint(
             args.checkpoint, device=args.device, seed=args.seed, batch_size=args.batch_size,
-            temperature=args.temperature,
+            temperature=args.temperature, payload=payload,
         )  # fmt: skip
         log.info("checkpoint: %s (a CharRNN)", os.path.abspath(args.checkpoint))
         stats_names = CharRNNSample.STATS
-    elif args.checkpoint and _is_vae(args.checkpoint):
+    elif family == "vae":
         from ric.vae.generator import VAEGenerator, VAESample
 
         given = [_flag(k) for k in _CHAIN_ONLY if getattr(args, k) not in (None, False)]
@@ -102,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError("--init gives the starting molecules of --sampler gibbs; the ancestral sampler has none")
         generator = VAEGenerator.from_checkpoint(
             args.checkpoint, device=args.device, init=args.init, sampler=args.sampler or "ancestral",
-            seed=args.seed, batch_size=args.batch_size, temperature=args.temperature,
+            seed=args.seed, batch_size=args.batch_size, temperature=args.temperature, payload=payload,
         )  # fmt: skip
         log.info("checkpoint: %s (a VAE-family model)", os.path.abspath(args.checkpoint))
         stats_names = VAESample.STATS
@@ -110,68 +115,43 @@ def run(args: argparse.Namespace) -> int:
         if args.sampler is not None:
             raise CommandError(f"--sampler applies to VAE checkpoints; {args.checkpoint or 'the bundled model'} "
                                "is a chain model, sampled by its Markov chain (see --burn-in, --thin)")
-        generator = _chain_generator(args)
+        generator = _chain_generator(args, payload)
     # Start the sampler before the output is opened, so that a bad --scaffold or --init
     # fails here (sample() sets up eagerly).
+    from ric.moves.registry import domain_of, get_domain
+
+    # Sequence baselines generate SMILES; a chain generates its move set's domain.
+    domain = domain_of(generator.move_set) if hasattr(generator, "move_set") else get_domain("molecules")
     samples = generator.sample(args.num, progress=not getattr(args, "quiet", False))
     first, valid = [], 0
     redraws = rejected = 0
-    header = "# smiles\t" + "\t".join(stats_names) + "\n" if args.with_stats else ""
+    header = f"# {domain.state_format.lower()}\t" + "\t".join(stats_names) + "\n" if args.with_stats else ""
     with PartialOutput(args.output, header=header) as out:
         for sample in samples:
-            line = sample.smiles
+            line = sample.text
             if args.with_stats:
                 line += "\t" + "\t".join(sample.stats_row())
             out.write(line + "\n")
             redraws += getattr(sample, "redraws", 0)
             rejected += getattr(sample, "rejected", 0)
-            mol = _parse(sample.smiles)
-            if mol is not None:
+            if domain.is_valid_text(sample.text):  # an independent check of each sample
                 valid += 1
                 if len(first) < 24:
-                    first.append(mol)
+                    first.append(sample.text)
     if hasattr(generator, "move_set"):
-        log.info("moves redrawn after RDKit rejected them: %d; transitions rejected by --max-atoms: %d",
+        log.info("moves redrawn after the validity check rejected them: %d; transitions rejected by --max-atoms: %d",
                  redraws, rejected)
     share = f" ({valid / args.num:.1%})" if args.num else ""
-    print(f"wrote {args.num} samples to {args.output}; {valid} of them valid molecules{share}")
+    print(f"wrote {args.num} samples to {args.output}; {valid} of them valid {domain.noun}{share}")
     if args.draw:
         if not first:
-            log.warning("no valid molecule among the samples: %s not drawn", args.draw)
+            log.warning("no valid sample: %s not drawn", args.draw)
             return 0
-        from rdkit.Chem import Draw
-
-        from ric.files import atomic_write
-
-        image = Draw.MolsToGridImage(first, molsPerRow=6, subImgSize=(250, 200))
-        atomic_write(args.draw, lambda fh: image.save(fh, format="PNG"), binary=True)
+        domain.draw_grid(first, args.draw)
     return 0
 
 
-def _parse(smiles: str):
-    """The RDKit molecule of a sample, or None if it is not a valid molecule."""
-    from rdkit import Chem
-
-    from ric.molecules.rdkit_utils import quiet_rdkit
-
-    with quiet_rdkit():
-        mol = Chem.MolFromSmiles(smiles) if smiles else None
-    return mol if mol is not None and mol.GetNumAtoms() > 0 else None
-
-
-def _is_vae(path: str) -> bool:
-    from ric.training.checkpoint import load_checkpoint
-
-    return load_checkpoint(path).get("model_family") == "vae"
-
-
-def _is_charrnn(path: str) -> bool:
-    from ric.training.checkpoint import load_checkpoint
-
-    return load_checkpoint(path).get("model_family") == "charrnn"
-
-
-def _chain_generator(args: argparse.Namespace):
+def _chain_generator(args: argparse.Namespace, payload: dict):
     from ric.sampling.generator import ChainGenerator
 
     options = {k: getattr(args, k) for k in ("burn_in", "thin", "max_reconstruction_steps") if getattr(args, k) is not None}
@@ -187,5 +167,6 @@ def _chain_generator(args: argparse.Namespace):
         scaffold=args.scaffold,
         max_atoms=args.max_atoms,
         temperature=args.temperature,
+        payload=payload,
         **options,
     )

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from ric import __version__
 
-SUBCOMMANDS = ("vocab", "corrupt", "train", "generate", "benchmark", "evaluate")
+SUBCOMMANDS = ("vocab", "corrupt", "train", "generate", "benchmark", "evaluate", "laman_data")
 
 logger = logging.getLogger("ric")
 

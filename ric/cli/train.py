@@ -156,7 +156,7 @@ def _run_family(run_dir: str) -> str:
     """The model of a run directory's checkpoint: ``"chain"`` or the sequence model's name (``vae``, ..., ``charrnn``)."""
     from pathlib import Path
 
-    from ric.training.checkpoint import load_checkpoint
+    from ric.runtime.checkpoint import load_checkpoint
 
     payload = load_checkpoint(Path(run_dir) / "checkpoint.pt")
     if payload.get("model_family", "chain") == "chain":

@@ -60,8 +60,31 @@ class MoleculeDomain:
     """Molecules: SMILES (and SDF, CSV) files, fragment and atom move sets."""
 
     name = "molecules"
+    noun = "molecules"
     state_format = "SMILES"
     file_suffix = ".smi"
+
+    def is_valid_text(self, text: str) -> bool:
+        """Whether RDKit reads ``text`` as a molecule with at least one atom (an independent
+        check of a sample)."""
+        from rdkit import Chem
+
+        from ric.molecules.rdkit_utils import quiet_rdkit
+
+        with quiet_rdkit():
+            mol = Chem.MolFromSmiles(text) if text else None
+        return mol is not None and mol.GetNumAtoms() > 0
+
+    def draw_grid(self, texts: Sequence[str], path: str | os.PathLike) -> None:
+        """Draw valid SMILES as a PNG grid (6 per row), written atomically."""
+        from rdkit import Chem
+        from rdkit.Chem import Draw
+
+        from ric.files import atomic_write
+
+        mols = [Chem.MolFromSmiles(t) for t in texts]
+        image = Draw.MolsToGridImage([m for m in mols if m is not None], molsPerRow=6, subImgSize=(250, 200))
+        atomic_write(path, lambda fh: image.save(fh, format="PNG"), binary=True)
 
     def build_move_set(self, name: str, *, data: str | os.PathLike | None = None,
                        vocab: str | os.PathLike | None = None, max_unusable: float = 1.0) -> Any:

@@ -35,27 +35,28 @@ class Generator(Protocol):
         ...
 
 
-def load_model(path: str | os.PathLike, device: Any = "cpu") -> tuple[Any, Any, dict]:
+def load_model(path: str | os.PathLike, device: Any = "cpu", payload: dict | None = None) -> tuple[Any, Any, dict]:
     """Load a trained reconstruction model.
 
     Args:
         path: a checkpoint written by ``ric train`` (or a slimmed copy).
         device: a torch device or spec (``"auto"``, ``"cpu"``, ``"cuda:N"``).
+        payload: the checkpoint's contents when already loaded (default: read ``path``).
 
     Returns:
         ``(model, move_set, payload)``; the model is in eval mode on ``device``.
 
     Raises:
-        ric.training.checkpoint.CheckpointError: unreadable or incompatible file.
+        ric.runtime.checkpoint.CheckpointError: unreadable or incompatible file.
     """
     import torch
 
     from ric.moves.registry import move_set_from_dict
     from ric.nn.model import ModelConfig, ReconstructionModel
-    from ric.training.checkpoint import load_checkpoint
-    from ric.training.loop import resolve_device
+    from ric.runtime.checkpoint import load_checkpoint
+    from ric.runtime.device import resolve_device
 
-    payload = load_checkpoint(path)
+    payload = load_checkpoint(path) if payload is None else payload
     if payload.get("model_family", "chain") != "chain":
         raise ValueError(
             f"{path} holds a {payload['model_family']} model, not a chain model: use ric.vae.generator.VAEGenerator"
@@ -164,6 +165,7 @@ class ChainGenerator:
         init: str | os.PathLike | Sequence[str] | None = None,
         device: Any = "auto",
         uniform: bool = False,
+        payload: dict | None = None,
         **options: Any,
     ) -> "ChainGenerator":
         """A generator from a ``ric train`` checkpoint (default: the bundled one).
@@ -174,22 +176,23 @@ class ChainGenerator:
                 file named in the checkpoint if it exists, else the bundled training set).
             device: where the network runs (default ``"auto"``).
             uniform: replace the network by uniformly random legal moves.
+            payload: the checkpoint's contents when already loaded (default: read ``path``).
             options: ``batch_size``, ``seed``, ``scaffold`` and :class:`ChainConfig` fields.
         """
         from ric.moves.registry import domain_of
 
         path = Path(path) if path is not None else DEFAULT_CHECKPOINT
-        model, move_set, payload = load_model(path, device)
+        model, move_set, payload = load_model(path, device, payload)
         bundled = " (the bundled default model, package data of ric)" if _is_default(path) else ""
         logger.info("checkpoint: %s%s", path.resolve(), bundled)
         if init is None:
             init = training_data(path, payload)
         if isinstance(init, (str, os.PathLike)):
             starts = domain_of(move_set).read_texts(init)
-            logger.info("starting states: %s (%d)", Path(init).resolve(), len(starts))
+            logger.info("starting %s: %s (%d)", domain_of(move_set).noun, Path(init).resolve(), len(starts))
         else:
             starts = list(init)
-            logger.info("starting states: %d given", len(starts))
+            logger.info("starting %s: %d given", domain_of(move_set).noun, len(starts))
         chain_fields = set(ChainConfig.__dataclass_fields__)
         chain_options = {k: v for k, v in options.items() if k in chain_fields}
         other = {k: v for k, v in options.items() if k not in chain_fields}

@@ -23,7 +23,7 @@ class TrainConfig(PlainDataConfig):
         epochs: passes over the training molecules (default 10).
         max_steps: stop after this many optimiser steps in total (default: no limit).
         time_budget: stop once training has spent this many CPU seconds, counting this
-            process and its corruption workers (:class:`ric.training.cpu_clock.CpuClock`;
+            process and its corruption workers (:class:`ric.runtime.cpu_clock.CpuClock`;
             setup and data loading excluded; default: no limit).
         batch_size: molecules per step (default 64, per process under torchrun).
         lr: Adam learning rate (default 1e-3), reached after ``warmup_steps`` (default 100).

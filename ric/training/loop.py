@@ -28,12 +28,13 @@ from ric.moves.registry import domain_of, move_set_from_dict, move_set_to_dict
 from ric.moves.encoding import KIND_STOP
 from ric.nn.data import collate, make_example
 from ric.nn.model import ModelConfig, ReconstructionModel
-from ric.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ric.runtime.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ric.runtime.cpu_clock import CpuClock
+from ric.runtime.device import resolve_device
 from ric.training.config import TrainConfig
-from ric.training.cpu_clock import CpuClock
 from ric.training.dataset import CorruptionDataset, EpochSampler
 
-__all__ = ["train", "resolve_device", "TrainResult", "evaluate", "CHECKPOINT_NAME", "METRICS_NAME"]
+__all__ = ["train", "TrainResult", "evaluate", "CHECKPOINT_NAME", "METRICS_NAME"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,23 +68,6 @@ class TrainResult:
     checkpoint: Path | None
     steps_done: int = 0
     stopped_by: str = "epochs"
-
-
-def resolve_device(spec: str = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``; ``"cuda"`` / ``"cuda:N"``.
-
-    Raises:
-        ValueError: if CUDA is requested but not available, or the spec is unknown.
-    """
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if spec == "cpu":
-        return torch.device("cpu")
-    if spec.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"--device {spec}: CUDA is not available on this machine (use --device cpu or auto)")
-        return torch.device(spec)
-    raise ValueError(f"unknown device {spec!r}: use auto, cpu, cuda or cuda:N")
 
 
 def _distributed() -> tuple[int, int, int]:
@@ -129,8 +113,6 @@ def _validation_batches(graphs, move_set, corruption, seed: int, limit: int, bat
 
 def _load_init_weights(path: str) -> dict[str, Any]:
     """The parts of a chain checkpoint that start a fine-tuning run; clear errors otherwise."""
-    from ric.training.checkpoint import load_checkpoint
-
     payload = load_checkpoint(path)
     missing = [k for k in ("model_config", "move_set", "model_state") if k not in payload]
     if missing or payload.get("model_family", "chain") != "chain":

@@ -36,6 +36,11 @@ class VAESample:
     chain: int
     transition: int
 
+    @property
+    def text(self) -> str:
+        """:attr:`smiles` (every generator's samples have ``text``)."""
+        return self.smiles
+
     STATS = ("chain", "transition")
 
     def stats_row(self) -> list[str]:
@@ -80,7 +85,8 @@ class VAEGenerator:
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | os.PathLike, *, device: Any = "auto", init: Sequence[str] | str | None = None, **options: Any
+        cls, path: str | os.PathLike, *, device: Any = "auto", init: Sequence[str] | str | None = None,
+        payload: dict | None = None, **options: Any,
     ) -> "VAEGenerator":
         """A generator from a VAE checkpoint written by ``ric train --model ...``.
 
@@ -89,13 +95,14 @@ class VAEGenerator:
             device: where the model runs.
             init: Gibbs starting molecules (a file or SMILES; default: the training file
                 named in the checkpoint).
+            payload: the checkpoint's contents when already loaded (default: read ``path``).
             options: ``sampler``, ``seed``, ``batch_size``, ``temperature``.
         """
         from pathlib import Path
 
         from ric.vae.training import load_vae, read_smiles
 
-        model, tokens, payload = load_vae(path, device)
+        model, tokens, payload = load_vae(path, device, payload)
         starts = None
         if options.get("sampler") == "gibbs":
             if init is None:

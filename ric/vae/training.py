@@ -3,14 +3,14 @@
 The loop, :func:`train_sequence_model`, serves any family of token-sequence models described
 by a :class:`ModelFamily` (the VAEs here; the CharRNN of :mod:`ric.baselines.training` too).
 Same conventions as the chain model's training: a frozen config stored as plain data in
-the checkpoint, atomic checkpoints (:func:`ric.training.checkpoint.save_checkpoint`, loadable
+the checkpoint, atomic checkpoints (:func:`ric.runtime.checkpoint.save_checkpoint`, loadable
 with ``weights_only=True``), ``metrics.csv`` written as it goes, ``--resume`` continuing
 bit-for-bit, batches ordered by ``(seed, epoch)``. Each parameter group of the model
 (:meth:`~ric.vae.base.SequenceVAE.parameter_groups`) has its own Adam optimiser, stepped
 on the loss of the same name with gradients w.r.t. that group only. A non-finite loss
 stops training with an error naming the step and the logged terms (nothing is written
 from a diverged model). ``time_budget`` stops after that many seconds of CPU time spent
-in training by this process and any children (:class:`ric.training.cpu_clock.CpuClock`,
+in training by this process and any children (:class:`ric.runtime.cpu_clock.CpuClock`,
 the clock the chain model's training uses too), so models can be compared at the same
 CPU budget even on a shared machine.
 """
@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 from ric.config import PlainDataConfig
-from ric.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from ric.training.cpu_clock import CpuClock
+from ric.runtime.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ric.runtime.cpu_clock import CpuClock
 from ric.vae import build_model
 from ric.vae.base import VAEConfig
 from ric.vae.tokens import PAD, TokenVocabulary, UnknownTokenError
@@ -235,14 +235,16 @@ def _describe(valid: dict[str, float]) -> str:
     return ", ".join(f"{name} {value:.3f}" for name, value in valid.items())
 
 
-def load_vae(path: str | os.PathLike, device: Any = "cpu") -> tuple[Any, TokenVocabulary, dict]:
+def load_vae(path: str | os.PathLike, device: Any = "cpu", payload: dict | None = None) -> tuple[Any, TokenVocabulary, dict]:
     """A trained VAE, its token vocabulary and the checkpoint payload (model in eval mode).
 
+    ``payload``: the checkpoint's contents when already loaded (default: read ``path``).
+
     Raises:
-        ric.training.checkpoint.CheckpointError: unreadable file.
+        ric.runtime.checkpoint.CheckpointError: unreadable file.
         ValueError: the checkpoint does not hold a VAE.
     """
-    payload = load_checkpoint(path)
+    payload = load_checkpoint(path) if payload is None else payload
     if payload.get("model_family") != MODEL_FAMILY:
         raise ValueError(f"{path} is not a VAE checkpoint (it holds a {payload.get('model_family', 'chain')} model)")
     tokens = TokenVocabulary.from_dict(payload["tokens"])
@@ -253,7 +255,7 @@ def load_vae(path: str | os.PathLike, device: Any = "cpu") -> tuple[Any, TokenVo
 
 
 def _device(spec: str) -> torch.device:
-    from ric.training.loop import resolve_device
+    from ric.runtime.device import resolve_device
 
     return resolve_device(spec)
 

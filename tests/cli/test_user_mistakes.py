@@ -22,7 +22,7 @@ from ric.cli.main import main
 from ric.data import bundled_dir
 from ric.moves import make_move_set, move_set_to_dict
 from ric.nn.model import ModelConfig, ReconstructionModel
-from ric.training.checkpoint import save_checkpoint
+from ric.runtime.checkpoint import save_checkpoint
 
 DATA = bundled_dir()  # package data: ric/data/bundled
 PREVIOUS = "previous content\n"

@@ -11,9 +11,9 @@ from ric.cli.main import build_parser, main
 from ric.corruption import CorruptionConfig, corrupt, example_rng
 from ric.moves import make_move_set, move_set_to_dict
 from ric.nn.model import ModelConfig, ReconstructionModel
-from ric.sampling import diagnostics as diag
+from ric.molecules import diagnostics as diag
 from ric.sampling.chain import ChainConfig
-from ric.training.checkpoint import save_checkpoint
+from ric.runtime.checkpoint import save_checkpoint
 
 # An untrained network rarely draws stop: keep reconstructions short and molecules bounded.
 FAST = ChainConfig(steps_mean=2.0, max_reconstruction_steps=3, max_atoms=45)

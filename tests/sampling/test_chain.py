@@ -13,7 +13,7 @@ from ric.moves import make_move_set, move_set_to_dict
 from ric.nn.model import ModelConfig, ReconstructionModel
 from ric.sampling.chain import ChainConfig
 from ric.sampling.generator import ChainGenerator, Generator
-from ric.training.checkpoint import save_checkpoint
+from ric.runtime.checkpoint import save_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +194,7 @@ def test_bundled_checkpoint_loads_and_generates(tmp_path):
     from ric.data import bundled_dir
     from ric.molecules.vocab import Vocabulary
     from ric.sampling.generator import DEFAULT_CHECKPOINT, load_model
-    from ric.training.checkpoint import load_checkpoint, slim_checkpoint
+    from ric.runtime.checkpoint import load_checkpoint, slim_checkpoint
 
     model, move_set, payload = load_model(DEFAULT_CHECKPOINT, "cpu")
     root = bundled_dir()

@@ -25,11 +25,11 @@ import pytest
 import torch
 
 from ric.nn.model import ModelConfig, ReconstructionModel
-from ric.training.checkpoint import CheckpointError, load_checkpoint
+from ric.runtime.checkpoint import CheckpointError, load_checkpoint
 from ric.training.config import TrainConfig
 from ric.training.dataset import EpochSampler
 from ric.data import bundled_dir
-from ric.training.loop import CHECKPOINT_NAME, METRICS_NAME, resolve_device, train
+from ric.training.loop import CHECKPOINT_NAME, METRICS_NAME, train
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = bundled_dir()  # package data: ric/data/bundled
@@ -447,20 +447,6 @@ def test_epoch_sampler_order_depends_on_epoch_and_skip_resumes():
 
 
 # --------------------------------------------------------------------------- 4. devices
-
-
-def test_resolve_device(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert resolve_device("auto") == torch.device("cpu")
-    assert resolve_device("cpu") == torch.device("cpu")
-    for spec in ("cuda", "cuda:1"):
-        with pytest.raises(ValueError, match="CUDA is not available"):
-            resolve_device(spec)
-    with pytest.raises(ValueError, match="unknown device"):
-        resolve_device("tpu")
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert resolve_device("auto") == torch.device("cuda")
-    assert resolve_device("cuda:1") == torch.device("cuda", 1)
 
 
 def test_cli_device_cuda_without_cuda_is_a_clean_error(tmp_path, monkeypatch, capsys):

@@ -1,4 +1,4 @@
-"""Tests of ric.training.checkpoint: format, validation, errors, atomicity, RNG state."""
+"""Tests of ric.runtime.checkpoint: format, validation, errors, atomicity, RNG state."""
 from __future__ import annotations
 
 import os
@@ -15,8 +15,8 @@ import pytest
 import torch
 
 import ric
-from ric.training import checkpoint as ckpt
-from ric.training.checkpoint import (
+from ric.runtime import checkpoint as ckpt
+from ric.runtime.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
     load_checkpoint,
@@ -210,7 +210,7 @@ def test_sigkill_mid_write_never_truncates(tmp_path):
     script = textwrap.dedent(
         f"""
         import sys, torch
-        from ric.training.checkpoint import save_checkpoint
+        from ric.runtime.checkpoint import save_checkpoint
         path = {str(path)!r}
         i = 0
         while True:

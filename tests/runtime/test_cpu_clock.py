@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ric.training.cpu_clock import CpuClock
+from ric.runtime.cpu_clock import CpuClock
 
 #: A child process that burns about ``SECONDS`` of CPU time, then waits for stdin to close.
 BURN = """
