@@ -8,7 +8,7 @@ where the starting weights came from.
 import json
 import sys
 
-from ric.training.checkpoint import load_checkpoint, save_checkpoint, slim_checkpoint
+from ric.runtime.checkpoint import load_checkpoint, save_checkpoint, slim_checkpoint
 
 src, dst, init_note = sys.argv[1], sys.argv[2], sys.argv[3]
 slim_checkpoint(src, dst)

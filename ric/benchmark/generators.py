@@ -156,9 +156,9 @@ def checkpoint_family(path: str | os.PathLike) -> str:
     """``payload["model_family"]`` of a ``ric train`` checkpoint: ``"chain"``, ``"vae"`` or ``"charrnn"``.
 
     Raises:
-        ric.training.checkpoint.CheckpointError: the file is missing or unreadable.
+        ric.runtime.checkpoint.CheckpointError: the file is missing or unreadable.
     """
-    from ric.training.checkpoint import load_checkpoint
+    from ric.runtime.checkpoint import load_checkpoint
 
     return str(load_checkpoint(path).get("model_family", "chain"))
 

@@ -350,7 +350,7 @@ def run_benchmark(
     Returns:
         one :class:`GeneratorResult` per spec, in order.
     """
-    from ric.training.loop import resolve_device
+    from ric.runtime.device import resolve_device
 
     out = Path(out_dir)
     dev = resolve_device(device) if isinstance(device, str) else device

@@ -56,7 +56,7 @@ from rdkit import Chem
 from scipy import linalg
 
 from ric.molecules.rdkit_utils import quiet_rdkit
-from ric.training.loop import resolve_device
+from ric.runtime.device import resolve_device
 
 __all__ = [
     "CHEMNET_DIM",

@@ -11,7 +11,7 @@ from ric.baselines.training import CharRNNTrainConfig, load_charrnn, train_charr
 from ric.benchmark.generators import GeneratorSpec, make_generator
 from ric.cli.main import build_parser, main
 from ric.data import bundled_dir
-from ric.training.checkpoint import load_checkpoint
+from ric.runtime.checkpoint import load_checkpoint
 from ric.vae.tokens import BOS, EOS, PAD, TokenVocabulary
 from ric.vae.training import load_vae
 

@@ -185,7 +185,7 @@ def test_many_skipped_molecules_give_a_summary_and_none_usable_is_an_error(runs,
 
 
 def test_a_chain_checkpoint_is_refused_in_one_line(runs, tmp_path, capsys):
-    from ric.training.checkpoint import save_checkpoint
+    from ric.runtime.checkpoint import save_checkpoint
 
     chain = tmp_path / "chain.pt"  # what ric train writes for the chain model: no "vae" model family
     save_checkpoint(chain, {"model_state": {"w": torch.zeros(2)}, "step": 3})

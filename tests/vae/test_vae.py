@@ -8,7 +8,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from ric.cli.main import main
-from ric.training.checkpoint import load_checkpoint
+from ric.runtime.checkpoint import load_checkpoint
 from ric.vae import build_model
 from ric.vae.base import Inference, VAEConfig, gaussian_kl, gaussian_log_prob, importance_weighted_bound
 from ric.vae.evaluate import evaluate_vae, inference_gaps
