@@ -56,7 +56,9 @@ Definitions:
   ``(n - 2)/n`` and an irreducible one ``1/n``. The published code draws the pinned edge
   with Python's global ``random``; here it is drawn from a generator seeded with the
   ``seed`` and a checksum of the edge list, so a graph's DoD does not depend on its
-  position in a list and differs in its pin from other graphs of the same size.
+  position in a list and differs in its pin from other graphs of the same size. For a
+  graph whose maximum matching is not perfect (not Laman) the count can depend on which
+  maximum matching is found (here SciPy's Hopcroft–Karp, networkx's in the published code).
 * **DoD KS** (:func:`dod_ks`): the two-sample Kolmogorov–Smirnov statistic
   (:func:`scipy.stats.ks_2samp`) between the DoD values of two sets (the paper's metric).
   Graphs without edges have no DoD and are left out.
@@ -249,9 +251,6 @@ class _IsomorphismIndex:
     def __init__(self) -> None:
         self._buckets: dict[tuple, list[list]] = {}  # key -> [[graph, wl hash or None, class id]]
         self.n_classes = 0
-
-    def keys(self) -> set[tuple]:
-        return set(self._buckets)
 
     def find(self, graph: nx.Graph, key: tuple | None = None) -> int | None:
         """The class id of a stored graph isomorphic to ``graph``, or ``None``."""

@@ -334,6 +334,23 @@ class ReconstructionModel(nn.Module):
         pooled = torch.cat([global_mean_pool(h, batch.batch), global_max_pool(h, batch.batch)], dim=1)
         return h, self.graph_out(pooled)
 
+    def _role_set_logits(self, h: Tensor, g: Tensor, members: Tensor, roles: Tensor, set_graph: Tensor,
+                         num_sets: int) -> Tensor:
+        """Set logits with member roles: the set head's first layer applied to
+        ``[Σ_{role 0} h, ..., Σ_{role R-1} h, g]`` without building that ``[S, (R + 1) H]``
+        input: the layer is linear, so it is the sum over members of their node's
+        projection for their role (``[N, R, H]``, computed once per node) plus the state's
+        projection. Same function as the concatenation, far less memory when sets are many
+        (Henneberg II: |E|(n - 2) sets per graph)."""
+        first, rest = self.set_head[0], self.set_head[1:]
+        hdim, r = h.size(1), self.config.num_set_roles
+        weight = first.weight  # [H_out, (R + 1) H]
+        node_proj = torch.einsum("nh,orh->nro", h, weight[:, : r * hdim].reshape(-1, r, hdim))  # [N, R, H_out]
+        graph_proj = g @ weight[:, r * hdim :].t() + first.bias  # [B, H_out]
+        hidden = graph_proj.index_select(0, set_graph).index_add(
+            0, members[:, 0], node_proj[members[:, 1], roles])
+        return rest(hidden).squeeze(-1)
+
     def forward(self, batch: Any) -> CandidateScores:
         """Logits of every legal move (and stop) of every molecule in ``batch`` (a
         :class:`~ric.nn.data.MoveBatch`)."""
@@ -365,12 +382,12 @@ class ReconstructionModel(nn.Module):
         num_sets_total = int(batch.num_sets.sum())
         members = batch.set_members
         if num_sets_total:
-            roles = self.config.num_set_roles
-            slot = members[:, 0] * roles + batch.set_roles if roles > 1 else members[:, 0]
-            pooled = h.new_zeros(num_sets_total * roles, h.size(1)).index_add_(0, slot, h[members[:, 1]])
-            pooled = pooled.view(num_sets_total, roles * h.size(1))
             set_graph = torch.repeat_interleave(torch.arange(num_graphs, device=device), batch.num_sets)
-            set_logits = self.set_head(torch.cat([pooled, g[set_graph]], dim=1)).squeeze(-1)
+            if self.config.num_set_roles == 1:
+                pooled = h.new_zeros(num_sets_total, h.size(1)).index_add_(0, members[:, 0], h[members[:, 1]])
+                set_logits = self.set_head(torch.cat([pooled, g[set_graph]], dim=1)).squeeze(-1)
+            else:
+                set_logits = self._role_set_logits(h, g, members, batch.set_roles, set_graph, num_sets_total)
         else:
             set_logits = h.new_zeros(0)
             set_graph = node_graph.new_zeros(0)

@@ -260,7 +260,8 @@ def test_novelty_of_distinct_generated_graphs():
 def test_novelty_scales_to_ten_thousand_training_graphs():
     rng = np.random.default_rng(7)
     train = [henneberg(int(rng.integers(20, 40)), rng.random(), rng) for _ in range(10_000)]
-    generated = [relabel(g, rng) for g in train[:300]] + [henneberg(int(rng.integers(20, 40)), 0.3, rng) for _ in range(700)]
+    generated = [relabel(g, rng) for g in train[:300]]
+    generated += [henneberg(int(rng.integers(20, 40)), 0.3, rng) for _ in range(700)]
     start = time.perf_counter()
     value = novelty(generated, train)
     elapsed = time.perf_counter() - start
@@ -491,7 +492,8 @@ def test_evaluate_graphs_report():
     assert report.degree_mmd.mmd2 >= 0 and report.clustering_mmd.mmd2 >= 0
     data = report.to_dict()
     assert json.loads(json.dumps(data)) == data
-    assert set(data) >= {"validity", "uniqueness", "novelty", "node_counts", "degree_mmd", "clustering_mmd", "dod", "seconds"}
+    keys = {"validity", "uniqueness", "novelty", "node_counts", "degree_mmd", "clustering_mmd", "dod", "seconds"}
+    assert set(data) >= keys
     # without training graphs and with no valid graph: novelty None, the valid-only DoD null
     bare = evaluate_graphs(generated[-5:], reference).to_dict()
     assert bare["novelty"] is None and bare["dod"]["ks_valid"] is None and bare["validity"]["fraction"] == 0.0

@@ -278,3 +278,23 @@ def test_full_table_and_per_list_flat_views_agree(setup, monkeypatch):
             per_list = model(batch).logits
         assert full.shape == per_list.shape
         assert torch.allclose(full, per_list, atol=1e-5)
+
+
+def test_role_aware_set_head_equals_the_concatenated_input():
+    """With several member roles the set head sums per-role node projections; that is the
+    same function as its first layer applied to ``[Σ_role0 h, ..., Σ_roleR-1 h, g]``."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(num_atom_classes=0, num_pair_classes=0, pair_feature_dim=0, pairs_directed=False,
+                      atom_dim=4, bond_dim=1, hidden=8, depth=1, num_set_roles=3)
+    model = ReconstructionModel(cfg)
+    h, g = torch.randn(7, 8), torch.randn(2, 8)
+    members = torch.tensor([[0, 0], [0, 1], [0, 2], [1, 1], [1, 0], [2, 5], [2, 6], [3, 4]])
+    roles = torch.tensor([0, 0, 1, 2, 2, 0, 1, 1])
+    set_graph = torch.tensor([0, 0, 1, 1])
+    got = model._role_set_logits(h, g, members, roles, set_graph, 4)
+    pooled = torch.zeros(4, 3, 8).index_put_((members[:, 0], roles), h[members[:, 1]], accumulate=True)
+    want = model.set_head(torch.cat([pooled.reshape(4, 24), g[set_graph]], dim=1)).squeeze(-1)
+    assert torch.allclose(got, want, atol=1e-5)
+    # roles matter: the same members with two roles swapped score differently
+    swapped = model._role_set_logits(h, g, members, torch.tensor([1, 1, 0, 2, 2, 0, 1, 1]), set_graph, 4)
+    assert not torch.isclose(swapped[0], got[0])
