@@ -29,6 +29,7 @@ class LamanDomain:
 
     name = "laman"
     noun = "Laman graphs"
+    unit = "graph"
     state_format = "graph6"
     file_suffix = ".g6"
 
@@ -110,6 +111,47 @@ class LamanDomain:
             raise ValueError(f"{summary}: more than the {max_unusable:.0%} allowed are unusable; to use the "
                              f"{len(graphs)} usable ones, pass --max-unusable 1")
         return graphs
+
+    def records(self, path: str | os.PathLike, move_set: Any = None, *, strict: bool = False):
+        """``(records, summary)``: an iterator of ``(line, graph6, graph)`` of the usable graphs
+        of a file, and the one-line tally (see :meth:`load_states` for what is skipped)."""
+        skipped: Counter[str] = Counter()
+        seen = [0]
+
+        def usable():
+            for line, text in self._records(path):
+                seen[0] += 1
+                try:
+                    graph = from_graph6(text)
+                    problem = move_set.check_state(graph) if move_set is not None else None
+                    reason = "not Laman"
+                except ValueError as exc:
+                    problem, reason = str(exc), "malformed graph6"
+                if problem:
+                    if strict:
+                        raise ValueError(f"{path}, line {line}: {reason}: {problem}")
+                    if skipped[reason] < MAX_WARNINGS:
+                        logger.warning("%s, line %d: skipped (%s: %s)", path, line, reason, problem)
+                    skipped[reason] += 1
+                    continue
+                yield line, text, graph
+
+        def summary() -> str:
+            detail = ", ".join(f"{n} {why}" for why, n in skipped.items())
+            return f"{path}: {seen[0] - sum(skipped.values())} of {seen[0]} graphs usable" + (
+                f" ({detail} skipped)" if detail else "")
+
+        return usable(), summary
+
+    def labelled_text(self, state: LamanGraph) -> tuple[str, list[int]]:
+        """graph6 keeps the node order: ``(graph6, identity)``."""
+        from ric.laman.graph import to_graph6
+
+        return to_graph6(state), list(range(state.n))
+
+    def parse_labelled(self, text: str) -> LamanGraph:
+        """Inverse of :meth:`labelled_text`."""
+        return from_graph6(text)
 
     def find_starts(self, texts: Sequence[str], move_set: Any, count: int, seed: int,
                     scaffold: str | None = None, max_atoms: int | None = None) -> tuple[list[LamanGraph], list[frozenset[int]]]:

@@ -61,6 +61,7 @@ class MoleculeDomain:
 
     name = "molecules"
     noun = "molecules"
+    unit = "mol"
     state_format = "SMILES"
     file_suffix = ".smi"
 
@@ -207,6 +208,48 @@ class MoleculeDomain:
                                  f"has {smallest}): raise --max-atoms or give smaller starting molecules with --init")
             raise ValueError(f"no starting molecule contains the scaffold {scaffold!r}")
         return starts, protected
+
+    def records(self, path: str | os.PathLike, move_set: Any = None, *, strict: bool = False):
+        """Stream the usable states of a file with their line and clean text.
+
+        Returns:
+            ``(records, summary)``: a lazy iterator of ``(line, canonical SMILES, graph)`` of
+            the molecules ``move_set`` can use (the others are counted and the first few
+            logged with file and line), and a function giving the one-line tally.
+
+        Raises:
+            ValueError: (strict) the first unusable record, naming file and line.
+        """
+        from ric.molecules.io import ReadStats, read_molecules
+
+        stats = ReadStats()
+        source = read_molecules(path, strict=strict, stats=stats)  # checks the file type and header now
+
+        def usable():
+            for record, canonical, graph in source:
+                problem = move_set.check_state(graph) if move_set is not None else None
+                if problem is not None:
+                    if strict:
+                        raise ValueError(f"{path}:{record.line}: not usable with the {move_set.name} move set: "
+                                         f"{record.smiles}: {problem}")
+                    stats.add_unusable(f"not usable with the {move_set.name} move set", record, problem)
+                    continue
+                yield record.line, canonical, graph
+
+        return usable(), stats.summary
+
+    def labelled_text(self, state: MolGraph) -> tuple[str, list[int]]:
+        """A text that keeps the node order moves refer to: the canonical Kekulé SMILES and
+        ``new_index`` (atom ``i`` of ``state`` is atom ``new_index[i]`` of the text)."""
+        smiles, order = state.kekule_smiles_with_order()
+        new_index = [0] * len(order)
+        for k, old in enumerate(order):
+            new_index[old] = k
+        return smiles, new_index
+
+    def parse_labelled(self, text: str) -> MolGraph:
+        """Inverse of :meth:`labelled_text` (atoms in the written order)."""
+        return MolGraph.from_kekule_smiles(text)
 
     def load_states(self, path: str | os.PathLike, move_set: Any = None, *, strict: bool = False,
                     max_unusable: float = 1.0, cache_dir: Any = None) -> Any:
