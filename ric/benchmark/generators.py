@@ -228,7 +228,7 @@ def iterate_samples(generator: Any, n: int, *, seed: int, progress: bool = False
     """
     if type(generator).__module__.startswith("ric.") and callable(getattr(generator, "sample", None)):
         for sample in generator.sample(n, seed=seed, progress=progress):
-            yield sample.smiles
+            yield sample.text
         return
     smiles = generator.generate(n)
     if not isinstance(smiles, (list, tuple)):
