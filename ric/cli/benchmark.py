@@ -190,7 +190,7 @@ def _run_graphs(args: argparse.Namespace, log) -> int:
     from ric.benchmark.graphs import GraphGeneratorSpec, run_graph_benchmark
     from ric.benchmark.report import provenance
     from ric.cli.main import CommandError
-    from ric.data import bundled_dir
+    from ric.data import path_of
     from ric.files import input_file
     from ric.laman.domain import LAMAN
 
@@ -200,8 +200,8 @@ def _run_graphs(args: argparse.Namespace, log) -> int:
     if n < 1:
         raise CommandError("-n must be >= 1")
     _check_out_dir(args.out)
-    train = args.train or str(bundled_dir() / "laman_low_train.g6")
-    reference = args.reference or str(bundled_dir() / "laman_low_test.g6")
+    train = args.train or str(path_of("laman_low", "train"))
+    reference = args.reference or str(path_of("laman_low", "test"))
     for path, what in ((train, "--train file"), (reference, "--reference file"), *((p, "samples file") for p in args.samples)):
         input_file(path, what)
     try:

@@ -11,6 +11,9 @@ Datasets (see :func:`available`):
     ``"test_scaffolds"`` (176,225) as shipped in the ``molsets`` wheel
     (``moses/dataset/data/<split>.csv.gz``, column ``SMILES``). Install with
     ``pip install molsets --no-deps`` (its dependencies are not needed to read the data).
+``laman_low``
+    10,000 / 1,000 / 1,000 ``"train"`` / ``"valid"`` / ``"test"`` random Laman graphs of the
+    paper's "low" regime (graph6, one graph a line; made by ``ric/data/bundled/make_laman.py``).
 ``bundled``
     The 20,000 / 2,000 / 5,000 ``"train"`` / ``"valid"`` / ``"test"`` subset of
     ZINC250k shipped as package data in ``ric/data/bundled/`` (made by
@@ -128,6 +131,17 @@ DATASETS: dict[str, Dataset] = {
         counts={"train": 20_000, "valid": 2_000, "test": 5_000},
         default_split="train",
         description="random ZINC250k subset bundled with ric (ric/data/bundled/README.md)",
+    ),
+    "laman_low": Dataset(
+        name="laman_low",
+        package=None,
+        pip="pip install ric (the files are package data in ric/data/bundled/)",
+        files={"train": "laman_low_train.g6", "valid": "laman_low_valid.g6", "test": "laman_low_test.g6"},
+        column=None,
+        counts={"train": 10_000, "valid": 1_000, "test": 1_000},
+        default_split="train",
+        description="random Laman graphs of the paper's 'low' regime, graph6, bundled with ric "
+        "(ric/data/bundled/README.md)",
     ),
 }
 

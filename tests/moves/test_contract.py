@@ -27,10 +27,10 @@ def _states(name: str, vocab, zinc_graphs) -> tuple[object, list]:
         move_set = make_move_set("atom")
         clean = zinc_graphs[STATES : 2 * STATES]
     else:
-        from ric.data import bundled_dir
+        from ric.data import path_of
 
         move_set = make_move_set(name)
-        texts = domain_of(move_set).read_texts(bundled_dir() / "laman_low_train.g6")[:STATES]
+        texts = domain_of(move_set).read_texts(path_of("laman_low", "train"))[:STATES]
         clean = [move_set.parse_state(t) for t in texts]
     corrupted = [corrupt(move_set, s, example_rng(7, 0, i)).corrupted for i, s in enumerate(clean)]
     return move_set, clean + corrupted
