@@ -235,7 +235,9 @@ class ChainGenerator:
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=n, unit="mol", desc="generating")
+            from ric.moves.registry import domain_of
+
+            bar = tqdm(total=n, unit=domain_of(self.move_set).unit, desc="generating")
         produced = 0
         try:
             if sampler is None:
