@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from ric.laman.graph import LamanGraph, canonical_key, from_graph6, read_graph6, to_graph6, write_graph6
+from ric.laman.moves import HennebergI, HennebergII, HennebergMoveSet, InverseI, InverseII
 from ric.laman.pebble import is_laman
 
 __all__ = [
@@ -20,4 +21,9 @@ __all__ = [
     "read_graph6",
     "write_graph6",
     "is_laman",
+    "HennebergMoveSet",
+    "HennebergI",
+    "HennebergII",
+    "InverseI",
+    "InverseII",
 ]

@@ -334,11 +334,14 @@ def canonical_labelling(graph: LamanGraph) -> np.ndarray:
     """A canonical labelling: int64 ``[n]``, ``lab[v]`` is node ``v``'s canonical position.
 
     ``graph.relabel(lab)`` is the same labelled graph for all graphs isomorphic to
-    ``graph``. Search: refine; at a non-discrete colouring individualise each node of the
-    first non-singleton cell, keep the children with the smallest refinement trace, and
-    skip children in one orbit of automorphisms found so far that fix the individualised
-    nodes; each discrete leaf gives a certificate (the relabelled upper triangle), the
-    smallest wins, and two leaves with equal certificates give an automorphism.
+    ``graph``. Search tree: a node is an ordered partition refined to stability; its
+    children individualise each node of its first non-singleton cell. Each leaf (a
+    discrete partition) has the key ``(trace of every node on its path, certificate)``,
+    the certificate being the relabelled upper triangle; the leaf with the smallest key
+    wins. Pruning, all exact: a node whose traces already exceed the best leaf's is cut;
+    two leaves with equal certificates give an automorphism, and children in one orbit of
+    the automorphisms that fix the node's individualised nodes are explored once (a child
+    found equivalent to an explored sibling is left at once).
     """
     n = graph.n
     edges = graph.edges
@@ -347,61 +350,79 @@ def canonical_labelling(graph: LamanGraph) -> np.ndarray:
     col, k, _ = _refine(np.zeros(n, dtype=np.int64), 1 if n else 0, src, dst, n)
     if k == n:
         return col
-    best: list = [None, None]  # certificate bytes, labelling
+    best: dict = {"key": None, "lab": None}
     autos: list[np.ndarray] = []
+    path: list[int] = []  # individualised node at each depth
+    levels: list[tuple[list[int], list[int]]] = []  # (cell, explored children) at each depth
 
-    def leaf(lab: np.ndarray) -> None:
+    def same_orbit(depth: int, v: int, others: list[int]) -> bool:
+        """Whether ``v`` is in the orbit of one of ``others`` under the found automorphisms
+        that fix ``path[:depth]`` pointwise."""
+        fixed = path[:depth]
+        gens = [g for g in autos if all(g[p] == p for p in fixed)]
+        if not gens or not others:
+            return False
+        orbit, frontier = {v}, [v]
+        while frontier:
+            x = frontier.pop()
+            for g in gens:
+                y = int(g[x])
+                if y not in orbit:
+                    orbit.add(y)
+                    frontier.append(y)
+        return any(u in orbit for u in others)
+
+    def leaf(lab: np.ndarray, traces: list) -> int | None:
+        """Record a leaf; returns the depth to go back to when it reveals an automorphism."""
         cert = np.packbits(_upper_bits(n, lab[edges])).tobytes()
-        if best[0] is None or cert < best[0]:
-            best[0], best[1] = cert, lab
-        elif cert == best[0]:
-            # both relabelled graphs are equal: v -> best-position-inverse(lab[v]) is an automorphism
-            inv_best = np.empty(n, dtype=np.int64)
-            inv_best[best[1]] = np.arange(n)
-            g = inv_best[lab]
-            if not (g == np.arange(n)).all():
-                autos.append(g)
+        key = traces + [(1, cert)]
+        if best["key"] is None or key < best["key"]:
+            best["key"], best["lab"] = key, lab
+            return None
+        if key != best["key"]:
+            return None
+        inv_best = np.empty(n, dtype=np.int64)
+        inv_best[best["lab"]] = np.arange(n)
+        autos.append(inv_best[lab])  # maps this leaf's labelled graph onto the best one's
+        for depth, (_, done) in enumerate(levels):
+            if same_orbit(depth, path[depth], done):
+                return depth
+        return None
 
-    def orbit_root(parent: dict, x: int) -> int:
-        while parent.get(x, x) != x:
-            x = parent[x]
-        return x
-
-    def search(col: np.ndarray, k: int, prefix: list[int]) -> None:
-        if k == n:
-            leaf(col)
-            return
+    def search(col: np.ndarray, k: int, traces: list, less: bool) -> int | None:
+        depth = len(path)
         counts = np.bincount(col, minlength=k)
         c = int(np.flatnonzero(counts > 1)[0])
         cell = np.flatnonzero(col == c).tolist()
-        children = []
-        base = col + (col > c) + (col == c)
-        for v in cell:
-            child = base.copy()
-            child[v] = c
-            ccol, ck, trace = _refine(child, k + 1, src, dst, n)
-            children.append((trace, v, ccol, ck))
-        low = min(t for t, _, _, _ in children)
         done: list[int] = []
-        for trace, v, ccol, ck in children:
-            if trace != low:
-                continue
-            # orbits of the cell under the found automorphisms fixing the prefix pointwise
-            parent: dict[int, int] = {}
-            for g in autos:
-                if all(g[p] == p for p in prefix):
-                    for x in cell:
-                        rx, ry = orbit_root(parent, x), orbit_root(parent, int(g[x]))
-                        if rx != ry:
-                            parent[max(rx, ry)] = min(rx, ry)
-            root = orbit_root(parent, v)
-            if any(orbit_root(parent, u) == root for u in done):
-                continue
-            done.append(v)
-            search(ccol, ck, prefix + [v])
+        levels.append((cell, done))
+        base = col + (col > c) + (col == c)
+        try:
+            for v in cell:
+                if same_orbit(depth, v, done):
+                    continue
+                child = base.copy()
+                child[v] = c
+                ccol, ck, trace = _refine(child, k + 1, src, dst, n)
+                item = (0, trace)
+                child_less = less
+                if not less and best["key"] is not None:
+                    if item > best["key"][depth]:
+                        done.append(v)
+                        continue
+                    child_less = item < best["key"][depth]
+                path.append(v)
+                back = leaf(ccol, traces + [item]) if ck == n else search(ccol, ck, traces + [item], child_less)
+                path.pop()
+                if back is not None and back < depth:
+                    return back
+                done.append(v)
+            return None
+        finally:
+            levels.pop()
 
-    search(col, k, [])
-    return best[1]
+    search(col, k, [], False)
+    return best["lab"]
 
 
 def canonical_key(graph: LamanGraph) -> str:

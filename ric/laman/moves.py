@@ -26,14 +26,17 @@ by one) and the node an insertion adds is ``n``. Inverses, from what a move adds
 -> ``HennebergII(a, b, c)`` with ``c`` the third neighbour (all shifted). Undoing a deletion
 restores the graph with the deleted node moved to the last index.
 
-The move set keeps a pebble-game orientation per state (in the state's private cache) and
-carries it along moves, so an inverse-II test costs one pebble search on a copy rather
-than a whole pebble game.
+Speed: the move set keeps, for its 256 most recent states, their neighbour sets, legal
+deletions and a pebble-game orientation, which :meth:`HennebergMoveSet.apply` carries to the
+result, so an inverse-II test costs one pebble search on a copy rather than a whole pebble
+game. An orientation computed from scratch (a dataset graph's) is also kept, packed into a
+few hundred bytes, in the graph's private cache, and so is its canonical key.
 """
 from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -117,13 +120,56 @@ def _sorted_edges(edges: np.ndarray, n: int) -> np.ndarray:
     return edges[np.argsort(edges[:, 0] * n + edges[:, 1], kind="stable")]
 
 
-def _neighbors_of(state: LamanGraph, v: int) -> list[int]:
-    """Sorted neighbours of ``v`` (without building every neighbour set)."""
-    if state._neighbors is not None:
-        return sorted(state._neighbors[v])
-    e = state.edges
-    hit = e[(e[:, 0] == v) | (e[:, 1] == v)]
-    return sorted((hit.sum(1) - v).tolist())
+def _pack(out: Orientation) -> np.ndarray:
+    """int32 ``[n, 2]`` form of an orientation (``-1`` for a free pebble): small enough to keep
+    on every dataset graph."""
+    arr = np.full((len(out), 2), -1, dtype=np.int32)
+    for v, heads in enumerate(out):
+        arr[v, :len(heads)] = heads
+    return arr
+
+
+def _unpack(arr: np.ndarray) -> Orientation:
+    return [[x for x in row if x >= 0] for row in arr.tolist()]
+
+
+class _Analysis:
+    """Derived data of one state, kept by the move set for its most recent states.
+
+    Attributes:
+        state: the state (held, so that its id is not reused while cached).
+        adj: neighbour set of every node.
+        orient: the pebble-game orientation, or None until needed.
+        deg2, deg3: nodes of degree 2 and 3 (none on the triangle, where nothing is deleted).
+        inv2: ``(v, a, b) -> bool``, inverse-II tests made so far.
+        inv2_out: ``((v, a, b), orientation of G - v + ab)`` of the last legal test.
+        deletions: legal inverse-I nodes and inverse-II moves, once enumerated.
+    """
+
+    __slots__ = ("state", "adj", "orient", "deg2", "deg3", "inv2", "inv2_out", "deletions")
+
+    def __init__(self, state: LamanGraph, orient: Orientation | None = None,
+                 adj: list[set[int]] | None = None) -> None:
+        self.state = state
+        if adj is None:
+            adj = [set() for _ in range(state.n)]
+            for i, j in state.edges.tolist():
+                adj[i].add(j)
+                adj[j].add(i)
+        self.adj = adj
+        self.orient = orient
+        if state.n > 3:
+            self.deg2 = [v for v, x in enumerate(adj) if len(x) == 2]
+            self.deg3 = [v for v, x in enumerate(adj) if len(x) == 3]
+        else:
+            self.deg2, self.deg3 = [], []
+        self.inv2: dict[tuple[int, int, int], bool] = {}
+        self.inv2_out: tuple | None = None
+        self.deletions: tuple[list[int], list[InverseII]] | None = None
+
+
+#: States whose analysis a move set keeps (many chains may share one move set).
+_ANALYSIS_CACHE_SIZE = 256
 
 
 class HennebergMoveSet:
@@ -156,6 +202,15 @@ class HennebergMoveSet:
     pairs_directed = False
     num_set_roles = 6
 
+    def __init__(self) -> None:
+        self._cache: OrderedDict[int, _Analysis] = OrderedDict()
+
+    def __getstate__(self) -> dict:
+        return {"name": self.name}  # the analyses of recent states are not pickled
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
+
     # ------------------------------------------------------------------ plain data
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name}
@@ -175,71 +230,89 @@ class HennebergMoveSet:
         return "HennebergMoveSet()"
 
     # ------------------------------------------------------------------ per-state analysis
-    def _orientation(self, state: LamanGraph) -> Orientation:
-        """The state's pebble-game orientation (computed once, or carried from the parent)."""
-        out = state._cache.get("orient")
-        if out is None:
-            out = pebble_orientation(state.n, state.edges)
-            if out is None:
-                raise ValueError(f"{to_graph6(state)} is not a Laman graph: {laman_violation(state.n, state.edges)}")
-            state._cache["orient"] = out
-        return out
+    def _analyse(self, state: LamanGraph, orient: Orientation | None = None,
+                 adj: list[set[int]] | None = None) -> _Analysis:
+        """The analysis of ``state`` (cached for the most recent states); ``orient`` and ``adj``
+        are the state's orientation and neighbour sets when the caller knows them."""
+        hit = self._cache.get(id(state))
+        if hit is not None and hit.state is state:
+            self._cache.move_to_end(id(state))
+            return hit
+        hit = self._cache[id(state)] = _Analysis(state, orient, adj)
+        if len(self._cache) > _ANALYSIS_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return hit
+
+    def _orientation(self, state: LamanGraph, info: _Analysis | None = None) -> Orientation:
+        """The state's pebble-game orientation: carried from its parent by :meth:`apply`, or
+        computed once (then also kept, packed, on the state itself, so that dataset graphs
+        never pay for it twice)."""
+        info = info or self._analyse(state)
+        if info.orient is None:
+            packed = state._cache.get("orient")
+            if packed is not None:
+                info.orient = _unpack(packed)
+            else:
+                out = pebble_orientation(state.n, state.edges)
+                if out is None:
+                    raise ValueError(f"{to_graph6(state)} is not a Laman graph: {laman_violation(state.n, state.edges)}")
+                state._cache["orient"] = _pack(out)
+                info.orient = out
+        return info.orient
 
     def _inverse2(self, state: LamanGraph, v: int, a: int, b: int) -> bool:
         """Whether ``G - v + ab`` is Laman; ``v`` must have degree 3 and ``a``, ``b`` be
-        non-adjacent neighbours of it. Answers are kept in the state's cache, and the
-        orientation of the last legal one (for :meth:`apply`)."""
-        memo = state._cache.setdefault("inv2", {})
+        non-adjacent neighbours of it. The orientation of the last legal one is kept for
+        :meth:`apply`."""
+        info = self._analyse(state)
         key = (v, a, b)
-        ok = memo.get(key)
+        ok = info.inv2.get(key)
         if ok is None:
-            out = remove_node(self._orientation(state), v, _neighbors_of(state, v))
-            ok = memo[key] = try_add_edge(out, a, b)
+            out = remove_node(self._orientation(state, info), v, info.adj[v])
+            ok = info.inv2[key] = try_add_edge(out, a, b)
             if ok:
-                state._cache["inv2_out"] = (key, out)
+                info.inv2_out = (key, out)
         return ok
 
     def _inverse2_orientation(self, state: LamanGraph, v: int, a: int, b: int) -> Orientation:
         """Orientation of ``G - v + ab`` (``v`` left isolated, old numbering) of a legal inverse II."""
-        hit = state._cache.get("inv2_out")
-        if hit is not None and hit[0] == (v, a, b):
-            return hit[1]
-        out = remove_node(self._orientation(state), v, _neighbors_of(state, v))
+        info = self._analyse(state)
+        if info.inv2_out is not None and info.inv2_out[0] == (v, a, b):
+            return info.inv2_out[1]
+        out = remove_node(self._orientation(state, info), v, info.adj[v])
         if not try_add_edge(out, a, b):
             raise IllegalMoveError(f"DII {v} {a} {b} does not give a Laman graph")
-        state._cache["inv2_out"] = ((v, a, b), out)
+        info.inv2_out = ((v, a, b), out)
         return out
 
-    def _degree_nodes(self, state: LamanGraph) -> tuple[np.ndarray, np.ndarray]:
-        """Nodes of degree 2 and of degree 3 (empty on the triangle, where nothing may be deleted)."""
-        hit = state._cache.get("deg23")
-        if hit is None:
-            if state.n <= 3:
-                empty = np.zeros(0, dtype=np.int64)
-                hit = (empty, empty)
-            else:
-                d = state.degrees
-                hit = (np.flatnonzero(d == 2), np.flatnonzero(d == 3))
-            state._cache["deg23"] = hit
-        return hit
-
-    def _inverse2_candidates(self, state: LamanGraph, v: int) -> list[tuple[int, int]]:
-        x, y, z = _neighbors_of(state, v)
+    @staticmethod
+    def _pairs(info: _Analysis, v: int) -> list[tuple[int, int]]:
+        """The three neighbour pairs of a degree-3 node, in order."""
+        x, y, z = sorted(info.adj[v])
         return [(x, y), (x, z), (y, z)]
 
     def _deletions(self, state: LamanGraph) -> tuple[list[int], list[InverseII]]:
-        """Legal inverse-I nodes and inverse-II moves, in enumeration order (cached)."""
-        hit = state._cache.get("deletions")
-        if hit is None:
-            deg2, deg3 = self._degree_nodes(state)
-            nbrs = state.neighbors
+        """Legal inverse-I nodes and inverse-II moves, in enumeration order."""
+        info = self._analyse(state)
+        if info.deletions is None:
+            adj = info.adj
             inv2 = []
-            for v in deg3.tolist():
-                for a, b in self._inverse2_candidates(state, v):
-                    if b not in nbrs[a] and self._inverse2(state, v, a, b):
+            for v in info.deg3:
+                out = None  # G - v, shared by v's pairs: a test leaves a valid game state behind
+                for a, b in self._pairs(info, v):
+                    if b in adj[a]:
+                        continue
+                    ok = info.inv2.get((v, a, b))
+                    if ok is None:
+                        if out is None:
+                            out = remove_node(self._orientation(state, info), v, adj[v])
+                        ok = info.inv2[(v, a, b)] = try_add_edge(out, a, b)
+                        if ok:
+                            out[a].remove(b)  # take the test edge out again
+                    if ok:
                         inv2.append(InverseII(v, a, b))
-            hit = state._cache["deletions"] = (deg2.tolist(), inv2)
-        return hit
+            info.deletions = (list(info.deg2), inv2)
+        return info.deletions
 
     # ------------------------------------------------------------------ enumeration
     def legal_moves(self, state: LamanGraph) -> list[HennebergMove]:
@@ -264,64 +337,77 @@ class HennebergMoveSet:
             return 0 <= move.a < move.b < n
         if isinstance(move, HennebergII):
             a, b, c = move.a, move.b, move.c
-            return 0 <= a < b < n and 0 <= c < n and c != a and c != b and state.has_edge(a, b)
+            return 0 <= a < b < n and 0 <= c < n and c != a and c != b and b in self._analyse(state).adj[a]
         if isinstance(move, InverseI):
-            return n > 3 and 0 <= move.v < n and state.degrees[move.v] == 2
+            return n > 3 and 0 <= move.v < n and len(self._analyse(state).adj[move.v]) == 2
         if isinstance(move, InverseII):
             v, a, b = move.v, move.a, move.b
-            if not (n > 3 and 0 <= v < n and state.degrees[v] == 3 and a < b):
+            if not (n > 3 and 0 <= v < n and a < b):
                 return False
-            nbrs = state.neighbors
-            if a not in nbrs[v] or b not in nbrs[v] or b in nbrs[a]:
+            adj = self._analyse(state).adj
+            if len(adj[v]) != 3 or a not in adj[v] or b not in adj[v] or b in adj[a]:
                 return False
             return self._inverse2(state, v, a, b)
         return False
 
     # ------------------------------------------------------------------ apply / inverse
     def apply(self, state: LamanGraph, move: HennebergMove) -> LamanGraph:
-        """The state after ``move``.
+        """The state after ``move`` (its neighbour sets and pebble-game orientation are
+        derived from ``state``'s and kept for it).
 
         Raises:
             IllegalMoveError: if ``move`` is not legal in ``state``.
+            ValueError: if ``state`` is not a Laman graph.
         """
         if not self.is_legal(state, move):
             raise IllegalMoveError(f"{self.format_move(move)} is not legal in {to_graph6(state)}")
         n, edges = state.n, state.edges
-        parent = state._cache.get("orient")
-        out: Orientation | None = None
-        if isinstance(move, HennebergI):
+        info = self._analyse(state)
+        parent = self._orientation(state, info)
+        # the result's edges, neighbour sets and orientation, each from the parent's
+        adj = [set(x) for x in info.adj]
+        if isinstance(move, (HennebergI, HennebergII)):
             a, b = move.a, move.b
-            new = _sorted_edges(np.concatenate([edges, [[a, n], [b, n]]]), n + 1)
-            if parent is not None:
-                out = [list(x) for x in parent]
+            out = [list(x) for x in parent]
+            if isinstance(move, HennebergI):
+                joined = [a, b]
+                new = np.concatenate([edges, [[a, n], [b, n]]])
                 out.append([a, b])
-            child = LamanGraph._trusted(n + 1, new)
-        elif isinstance(move, HennebergII):
-            a, b, c = move.a, move.b, move.c
-            keep = ~((edges[:, 0] == a) & (edges[:, 1] == b))
-            new = _sorted_edges(np.concatenate([edges[keep], [[a, n], [b, n], [c, n]]]), n + 1)
-            if parent is not None:
+            else:
+                c = move.c
+                joined = [a, b, c]
+                new = np.concatenate([edges[~((edges[:, 0] == a) & (edges[:, 1] == b))], [[a, n], [b, n], [c, n]]])
+                adj[a].discard(b)
+                adj[b].discard(a)
                 # the pebble that covered a-b (at its tail) now covers tail -> n; n covers n -> head, n -> c
                 tail, head = (a, b) if b in parent[a] else (b, a)
-                out = [list(x) for x in parent]
                 out[tail][out[tail].index(head)] = n
                 out.append([head, c])
-            child = LamanGraph._trusted(n + 1, new)
+            for u in joined:
+                adj[u].add(n)
+            adj.append(set(joined))
+            child = LamanGraph._trusted(n + 1, _sorted_edges(new, n + 1))
         else:
             v = move.v
-            keep = (edges[:, 0] != v) & (edges[:, 1] != v)
-            new = edges[keep]
+            new = edges[(edges[:, 0] != v) & (edges[:, 1] != v)]
             if isinstance(move, InverseII):
-                new = np.concatenate([new, [[move.a, move.b]]])
+                a, b = move.a, move.b
+                new = np.concatenate([new, [[a, b]]])
+                adj[a].add(b)
+                adj[b].add(a)
+                removed = self._inverse2_orientation(state, v, a, b)
+            else:
+                removed = remove_node(parent, v, info.adj[v])
             new = new - (new > v)
             if isinstance(move, InverseII):
                 new = _sorted_edges(new, n - 1)
-                out = delete_and_renumber(self._inverse2_orientation(state, v, move.a, move.b), v)
-            elif parent is not None:
-                out = delete_and_renumber(remove_node(parent, v, _neighbors_of(state, v)), v)
+            for u in info.adj[v]:
+                adj[u].discard(v)
+            del adj[v]
+            adj = [{u - (u > v) for u in x} for x in adj]
+            out = delete_and_renumber(removed, v)
             child = LamanGraph._trusted(n - 1, np.ascontiguousarray(new))
-        if out is not None:
-            child._cache["orient"] = out
+        self._analyse(child, out, adj)
         return child
 
     def inverse(self, state: LamanGraph, move: HennebergMove) -> HennebergMove:
@@ -338,7 +424,7 @@ class HennebergMoveSet:
         if isinstance(move, HennebergII):
             return InverseII(n, move.a, move.b)
         v = move.v
-        nbrs = [u - (u > v) for u in _neighbors_of(state, v)]
+        nbrs = [u - (u > v) for u in sorted(self._analyse(state).adj[v])]
         if isinstance(move, InverseI):
             return HennebergI(nbrs[0], nbrs[1])
         a, b = move.a - (move.a > v), move.b - (move.b > v)
@@ -371,17 +457,18 @@ class HennebergMoveSet:
 
     def _sample_deletion(self, state: LamanGraph, rng: np.random.Generator) -> HennebergMove | None:
         """Uniform over the legal deletions: uniform candidates, illegal ones redrawn."""
-        deg2, deg3 = self._degree_nodes(state)
+        info = self._analyse(state)
+        deg2, deg3 = info.deg2, info.deg3
         n2 = len(deg2)
         total = n2 + 3 * len(deg3)
         if total:
             for _ in range(_REJECTION_TRIES):
                 r = int(rng.integers(total))
                 if r < n2:
-                    return InverseI(int(deg2[r]))
-                v = int(deg3[(r - n2) // 3])
-                a, b = self._inverse2_candidates(state, v)[(r - n2) % 3]
-                if b not in state.neighbors[a] and self._inverse2(state, v, a, b):
+                    return InverseI(deg2[r])
+                v = deg3[(r - n2) // 3]
+                a, b = self._pairs(info, v)[(r - n2) % 3]
+                if b not in info.adj[a] and self._inverse2(state, v, a, b):
                     return InverseII(v, a, b)
         # Many rejections in a row (rare): draw from the enumerated legal deletions.
         d2, inv2 = self._deletions(state)
@@ -414,7 +501,9 @@ class HennebergMoveSet:
         out = pebble_orientation(state.n, state.edges)
         if out is None:
             return False
-        state._cache.setdefault("orient", out)
+        info = self._analyse(state)
+        if info.orient is None:
+            info.orient = out
         return True
 
     def size(self, state: LamanGraph) -> int:

@@ -34,11 +34,13 @@ def _installed(package: str) -> bool:
 
 
 def test_available_and_splits():
-    assert data.available() == ["bundled", "moses", "zinc250k"]
-    assert "bundled" in data.available(installed_only=True)
+    assert data.available() == ["bundled", "laman_low", "moses", "zinc250k"]
+    assert {"bundled", "laman_low"} <= set(data.available(installed_only=True))
     assert data.splits("zinc250k") == ("all",)
     assert data.splits("moses") == ("train", "test", "test_scaffolds")
     assert data.splits("bundled") == ("train", "valid", "test")
+    assert data.splits("laman_low") == ("train", "valid", "test")
+    assert [len(data.load("laman_low", split)) for split in data.splits("laman_low")] == [10_000, 1_000, 1_000]
 
 
 def test_unknown_dataset_or_split():
