@@ -48,6 +48,7 @@ class ModelConfig:
         hidden: hidden size (default 128).
         depth: message-passing layers (default 4).
         num_set_roles: member roles of set candidates (from the move set; default 1).
+        set_hidden: width of the set head's hidden layer (default ``None``: ``hidden``).
     """
 
     num_atom_classes: int
@@ -59,6 +60,7 @@ class ModelConfig:
     hidden: int = 128
     depth: int = 4
     num_set_roles: int = 1
+    set_hidden: int | None = None
 
     @classmethod
     def for_move_set(cls, move_set: Any, **sizes: Any) -> "ModelConfig":
@@ -324,7 +326,7 @@ class ReconstructionModel(nn.Module):
         self.atom_head = mlp([2 * h, h, config.num_atom_classes]) if config.num_atom_classes else None
         self.pair_head = (mlp([3 * h + config.pair_feature_dim, h, config.num_pair_classes])
                           if config.num_pair_classes else None)
-        self.set_head = mlp([(config.num_set_roles + 1) * h, h, 1])
+        self.set_head = mlp([(config.num_set_roles + 1) * h, config.set_hidden or h, 1])
 
     def embed(self, batch: Any) -> tuple[Tensor, Tensor]:
         """Atom embeddings ``[N, H]`` and molecule embeddings ``[B, H]``."""

@@ -35,6 +35,9 @@ class TrainConfig(PlainDataConfig):
             afresh (default: random initialisation).
         grad_clip: gradient-norm clip (default 10.0).
         hidden, depth: network size (default 128, 4).
+        set_hidden: width of the set head's hidden layer (default ``None``: ``hidden``); a
+            narrower one is much cheaper where states have thousands of set candidates
+            (Laman graphs).
         steps_mean: mean corruption length (default 5.0).
         seed: seeds data order, corruption and initialisation (default 0).
         workers: DataLoader worker processes (default 2; 0 corrupts in the main process).
@@ -65,6 +68,7 @@ class TrainConfig(PlainDataConfig):
     grad_clip: float = 10.0
     hidden: int = 128
     depth: int = 4
+    set_hidden: int | None = None
     steps_mean: float = 5.0
     seed: int = 0
     workers: int = 2

@@ -296,7 +296,8 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
     model_config = (
         ModelConfig.from_dict(checkpoint["model_config"])
         if checkpoint is not None
-        else ModelConfig.for_move_set(move_set, hidden=config.hidden, depth=config.depth)
+        else ModelConfig.for_move_set(move_set, hidden=config.hidden, depth=config.depth,
+                                   set_hidden=config.set_hidden)
     )
     if init is not None:
         model_config = ModelConfig.from_dict(init["model_config"])
