@@ -24,20 +24,10 @@ MOSES (``MOSES_ROWS``)
     example at commit ``0447c9fa00a2dc487b28e826dd601343ac537c80``) printed
     an earlier, different table. That table is not used here.
 
-GuacaMol (``GUACAMOL_ROWS``)
-    Empty on purpose. The distribution-learning table of Brown et al.,
-    "GuacaMol: Benchmarking Models for De Novo Molecular Design", J. Chem.
-    Inf. Model. 2019, 59, 1096 (Table 1: random sampler, SMILES LSTM, Graph
-    MCTS, AAE, ORGAN and VAE) is not in the ``BenevolentAI/guacamol`` or
-    ``BenevolentAI/guacamol_baselines`` repositories. The paper's text could
-    not be read from any source available when this module was written.
-    The same applies to the GuacaMol numbers of Seff et al., "Discrete
-    Object Generation with Reversible Inductive Construction" (NeurIPS
-    2019, GenRIC). Its code repository,
-    ``PrincetonLIPS/reversible-inductive-construction``, has no results
-    table. No number is included that was not read in a citable source. Add
-    rows here, each with its exact source, once the tables are read from
-    the papers.
+No GuacaMol distribution-learning table is recorded: Brown et al. (J. Chem. Inf. Model.
+2019) Table 1 is not in the ``BenevolentAI/guacamol`` repositories, and Seff et al.
+(NeurIPS 2019) publish no results table with their code. No number is included that was
+not read in a citable source.
 """
 
 from __future__ import annotations
@@ -45,7 +35,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
-    "GUACAMOL_ROWS",
     "MOSES_ROWS",
     "MOSES_SOURCE",
     "PublishedRow",
@@ -314,7 +303,4 @@ MOSES_ROWS: tuple[PublishedRow, ...] = tuple(
     _parse_moses_row(model, cells) for model, cells in _MOSES_CELLS
 )
 
-# See the module docstring: no GuacaMol table could be read in a citable
-# source, so none is recorded. Rows use the keys validity, uniqueness,
-# novelty, kl_divergence and fcd_score.
-GUACAMOL_ROWS: tuple[PublishedRow, ...] = ()
+

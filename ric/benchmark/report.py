@@ -210,10 +210,9 @@ def _markdown(payload: dict[str, Any]) -> str:
         ]
     if payload.get("protocol") == "moses":
         lines += _moses_section(payload)
-    from ric.benchmark.published import GUACAMOL_ROWS, MOSES_ROWS
+    from ric.benchmark.published import MOSES_ROWS
 
     for title, rows, keys in (
-        ("GuacaMol", GUACAMOL_ROWS, ("validity", "uniqueness", "novelty", "kl_divergence", "fcd_score")),
         (
             "MOSES",
             MOSES_ROWS,
