@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterable
 
 __all__ = [
+    "json_safe",
     "input_file",
     "output_file",
     "atomic_write",
@@ -317,3 +318,21 @@ def recorded_path(path: str | None, run: PathLike, what: str) -> str | None:
         f" (the run recorded it relative to the directory it was started in; run this command there)"
     )
     raise FileNotFoundError(f"the run {run} reads {what} {path}, which is not found from {Path.cwd()}{hint}")
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers and non-finite floats as ``None``
+    (nested dicts, lists and tuples included), ready for :func:`json.dump`."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

@@ -34,6 +34,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ric.files import json_safe
+
 from ric.benchmark.generators import GeneratorSpec, iterate_samples, make_generator
 from ric.benchmark.reference import ReferenceStats
 from ric.molecules.rdkit_utils import quiet_rdkit
@@ -108,19 +110,7 @@ class GeneratorResult:
         out = asdict(self)
         out.pop("plot_data")
         out.pop("examples")
-        return _json_safe(out)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return None if not math.isfinite(float(value)) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+        return json_safe(out)
 
 
 def score_samples(

@@ -76,6 +76,8 @@ from typing import Any, Iterable, Sequence
 import networkx as nx
 import numpy as np
 
+from ric.files import json_safe
+
 __all__ = [
     "LAMAN_PRIME",
     "DEGREE_SIGMA",
@@ -743,18 +745,6 @@ def dod_distribution(
 # ------------------------------------------------------------------------ report
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return None if not math.isfinite(float(value)) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 @dataclass
 class GraphReport:
     """All graph metrics of one generated set (:func:`evaluate_graphs`).
@@ -787,7 +777,7 @@ class GraphReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready nested dict (NaN becomes ``None``)."""
-        return _json_safe(asdict(self))
+        return json_safe(asdict(self))
 
 
 def evaluate_graphs(

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP, MoveEncoding
+from ric.moves.encoding import KIND_ATOM, KIND_SET, KIND_STOP, MoveEncoding
 
 __all__ = ["Example", "make_example", "CandidateBlocks", "MoveBatch", "collate", "collate_states"]
 

@@ -12,8 +12,6 @@ import os
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
-import numpy as np
-
 from ric.package_data import default_checkpoint
 from ric.sampling.chain import ChainConfig, ChainSampler, NetworkScorer, Sample, UniformScorer
 

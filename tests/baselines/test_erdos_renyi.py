@@ -9,27 +9,12 @@ from ric.baselines.erdos_renyi import ErdosRenyiGenerator
 from ric.metrics.graphs import laman_validity
 
 
-def _henneberg(n: int, p_one: float, rng: np.random.Generator) -> nx.Graph:
-    """A Laman graph: Henneberg I with probability ``p_one``, else Henneberg II."""
-    g = nx.complete_graph(3)
-    for new in range(3, n):
-        if rng.random() < p_one:
-            a, b = rng.choice(new, size=2, replace=False)
-            g.add_edges_from([(new, int(a)), (new, int(b))])
-        else:
-            edges = sorted(g.edges())
-            a, b = edges[rng.integers(len(edges))]
-            c = int(rng.choice([v for v in range(new) if v not in (a, b)]))
-            g.remove_edge(a, b)
-            g.add_edges_from([(new, a), (new, b), (new, c)])
-    return g
-
-
 @pytest.fixture(scope="module")
 def laman_train():
-    """200 graphs like the published low-DoD data: n = round(Normal(30, 5)), p ~ U(0, 0.1)."""
-    rng = np.random.default_rng(0)
-    return [_henneberg(int(round(rng.normal(30, 5))), rng.uniform(0, 0.1), rng) for _ in range(200)]
+    """200 graphs of the paper's low regime (the package's generator)."""
+    from ric.laman.data import make_dataset
+
+    return [g.to_networkx() for g in make_dataset(200, "low", seed=0)]
 
 
 def _density(g: nx.Graph) -> float:

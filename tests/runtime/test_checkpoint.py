@@ -15,7 +15,6 @@ import pytest
 import torch
 
 import ric
-from ric.runtime import checkpoint as ckpt
 from ric.runtime.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
