@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import global_max_pool, global_mean_pool
 
@@ -349,8 +350,14 @@ class ReconstructionModel(nn.Module):
         weight = first.weight  # [H_out, (R + 1) H]
         node_proj = torch.einsum("nh,orh->nro", h, weight[:, : r * hdim].reshape(-1, r, hdim))  # [N, R, H_out]
         graph_proj = g @ weight[:, r * hdim :].t() + first.bias  # [B, H_out]
-        hidden = graph_proj.index_select(0, set_graph).index_add(
-            0, members[:, 0], node_proj[members[:, 1], roles])
+        sets, rows = members[:, 0], members[:, 1] * r + roles  # rows of node_proj viewed as [N * R, H_out]
+        if sets.numel() > 1 and bool((sets[1:] < sets[:-1]).any()):  # embedding_bag sums contiguous bags
+            order = torch.argsort(sets, stable=True)
+            sets, rows = sets[order], rows[order]
+        offsets = torch.searchsorted(sets, torch.arange(num_sets, device=sets.device))
+        # One fused gather-and-sum per set: no [members, H_out] intermediate.
+        pooled = F.embedding_bag(rows, node_proj.reshape(-1, node_proj.size(-1)), offsets, mode="sum")
+        hidden = graph_proj.index_select(0, set_graph) + pooled
         return rest(hidden).squeeze(-1)
 
     def forward(self, batch: Any) -> CandidateScores:

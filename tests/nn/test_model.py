@@ -298,3 +298,6 @@ def test_role_aware_set_head_equals_the_concatenated_input():
     # roles matter: the same members with two roles swapped score differently
     swapped = model._role_set_logits(h, g, members, torch.tensor([1, 1, 0, 2, 2, 0, 1, 1]), set_graph, 4)
     assert not torch.isclose(swapped[0], got[0])
+    # members need not come sorted by set
+    order = torch.tensor([7, 2, 5, 0, 3, 6, 1, 4])
+    assert torch.allclose(model._role_set_logits(h, g, members[order], roles[order], set_graph, 4), got, atol=1e-5)
