@@ -97,6 +97,20 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         log.info("checkpoint: %s (a CharRNN)", os.path.abspath(args.checkpoint))
         stats_names = CharRNNSample.STATS
+    elif family == "graphrnn":
+        from ric.baselines.graphrnn import GraphRNNGenerator, GraphRNNSample
+
+        given = [_flag(k) for k in (*_CHAIN_ONLY, "init") if getattr(args, k) not in (None, False)]
+        given += ["--sampler gibbs"] if args.sampler == "gibbs" else []
+        if given:
+            raise CommandError(f"{', '.join(given)}: chain or VAE options; {args.checkpoint} is a GraphRNN checkpoint, "
+                               "sampled node by node from its start vector")
+        generator = GraphRNNGenerator.from_checkpoint(
+            args.checkpoint, device=args.device, seed=args.seed, batch_size=args.batch_size,
+            temperature=args.temperature, payload=payload,
+        )  # fmt: skip
+        log.info("checkpoint: %s (a GraphRNN)", os.path.abspath(args.checkpoint))
+        stats_names = GraphRNNSample.STATS
     elif family == "vae":
         from ric.vae.generator import VAEGenerator, VAESample
 
@@ -120,8 +134,11 @@ def run(args: argparse.Namespace) -> int:
     # fails here (sample() sets up eagerly).
     from ric.moves.registry import domain_of, get_domain
 
-    # Sequence baselines generate SMILES; a chain generates its move set's domain.
-    domain = domain_of(generator.move_set) if hasattr(generator, "move_set") else get_domain("molecules")
+    # A chain generates its move set's domain; the baselines name theirs (SMILES when they do not).
+    if hasattr(generator, "move_set"):
+        domain = domain_of(generator.move_set)
+    else:
+        domain = get_domain(getattr(generator, "domain", "molecules"))
     samples = generator.sample(args.num, progress=not getattr(args, "quiet", False))
     first, valid = [], 0
     redraws = rejected = 0

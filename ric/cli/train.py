@@ -19,12 +19,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         default="chain",
-        choices=("chain", "vae", "hvae", "vlae", "iaf", "nvae", "lfvi", "dim", "charrnn"),
+        choices=("chain", "vae", "hvae", "vlae", "iaf", "nvae", "lfvi", "dim", "charrnn", "graphrnn"),
         help="chain: the reversible-inductive-construction network (default); vae ... dim: the "
-        "sequence-VAE baselines; charrnn: the SMILES LSTM baseline of MOSES/GuacaMol",
+        "sequence-VAE baselines; charrnn: the SMILES LSTM baseline of MOSES/GuacaMol; graphrnn: the "
+        "GraphRNN baseline for graphs (--data: .g6)",
     )
-    p.add_argument("--data", help="training data: molecules (.smi/.csv/.sdf) or, with --move-set henneberg, "
-                   "Laman graphs (.g6)")
+    p.add_argument("--data", help="training data: molecules (.smi/.csv/.sdf) or, with --move-set henneberg or "
+                   "--model graphrnn, Laman graphs (.g6)")
     p.add_argument("--valid", help="validation data (default: 5%% of --data held out)")
     p.add_argument("--move-set", choices=move_set_names(), default="fragment",
                    help="fragment (default) or atom: molecules; henneberg: Laman graphs")
@@ -38,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-unusable", type=fraction, default=0.05, metavar="FRACTION",
                    help="refuse data files in which more than this fraction of the molecules cannot be used "
                    "(unparsable, or outside the fragment vocabulary); default 0.05, 1 accepts any")
-    p.add_argument("--epochs", type=positive_int, default=10, help="default 10")
+    p.add_argument("--epochs", type=positive_int, default=10,
+                   help="default 10 (graphrnn: 3000, as its paper; a --time-budget normally ends it first)")
     p.add_argument("--max-steps", type=nonnegative_int, help="stop after this many steps in total")
     p.add_argument("--batch-size", type=positive_int, default=64, help="molecules per step and process (default 64)")
     p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
@@ -50,8 +52,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="chain: start from the network of this chain checkpoint (fine-tuning, e.g. on your own "
                    "molecules); its vocabulary and network size are used, the optimiser starts afresh")
     p.add_argument("--hidden", type=positive_int,
-                   help="hidden size (default 128 for chain, 256 for VAEs, 768 for charrnn)")
+                   help="hidden size (default 128 for chain, 256 for VAEs, 768 for charrnn, 128 for graphrnn's "
+                   "graph-level GRU)")
     p.add_argument("--depth", type=positive_int, default=4, help="message-passing layers (default 4)")
+    p.add_argument("--set-hidden", type=positive_int,
+                   help="chain: width of the set head's hidden layer (default: --hidden); narrower is much cheaper "
+                   "for Laman graphs, whose states have thousands of set candidates")
     p.add_argument("--steps-mean", type=positive_float, default=5.0, help="mean corruption length (default 5)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="default 0")
     p.add_argument("--workers", type=nonnegative_int, default=2, help="DataLoader workers doing the corruption (default 2)")
@@ -81,24 +87,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     vae.add_argument("--free-bits", type=nonnegative_float, default=0.0, help="minimum KL per group, nats (default 0)")
     rnn = p.add_argument_group("CharRNN (--model charrnn; MOSES defaults: --hidden 768, 3 layers, dropout 0.2, "
                                "Adam lr 1e-3, batch 64)")
-    rnn.add_argument("--layers", type=positive_int, default=3, help="LSTM layers (default 3)")
+    rnn.add_argument("--layers", type=positive_int, default=3,
+                     help="LSTM layers (default 3); with --model graphrnn, graph-level GRU layers (default 3)")
     rnn.add_argument("--dropout", type=fraction, default=0.2, help="dropout between LSTM layers (default 0.2)")
+    graph = p.add_argument_group("GraphRNN (--model graphrnn; also --hidden, --layers; M, the adjacency-vector "
+                                 "length, comes from the training graphs)")
+    graph.add_argument("--edge-model", choices=("rnn", "mlp"), default="rnn",
+                       help="rnn: the full GraphRNN, an edge-level GRU (default); mlp: GraphRNN-S, independent edges")
+    graph.add_argument("--edge-hidden", type=positive_int, default=16, help="edge-level GRU hidden size (default 16)")
     p.set_defaults(run=run, parser_defaults={a.dest: a.default for a in p._actions if a.dest != "help"})
 
 
 #: Options of the chain model only, of the token-sequence models (VAEs and charrnn), of the
-#: VAE models only, and of charrnn only (dest names).
-_CHAIN_OPTIONS = ("move_set", "vocab", "depth", "steps_mean", "workers", "max_unusable", "init_weights",
-                  "decay_steps", "lr_final")
+#: VAE models only, of charrnn only (``--layers`` serves graphrnn too) and of graphrnn only (dest names).
+_CHAIN_OPTIONS = ("move_set", "vocab", "depth", "set_hidden", "steps_mean", "workers", "max_unusable",
+                  "init_weights", "decay_steps", "lr_final")
 _SEQUENCE_OPTIONS = ("tokens", "embedding")
 _VAE_OPTIONS = ("latent", "groups", "flow_steps", "noise", "word_dropout", "kl_warmup", "free_bits")
 _CHARRNN_OPTIONS = ("layers", "dropout")
+_GRAPHRNN_OPTIONS = ("edge_model", "edge_hidden")
 #: --model -> the option groups that do not apply to it, with the name of their kind.
 _FOREIGN_OPTIONS = {
-    "chain": (("VAE-model", _VAE_OPTIONS), ("sequence-model", _SEQUENCE_OPTIONS), ("CharRNN", _CHARRNN_OPTIONS)),
-    "charrnn": (("chain-model", _CHAIN_OPTIONS), ("VAE-model", _VAE_OPTIONS)),
+    "chain": (("VAE-model", _VAE_OPTIONS), ("sequence-model", _SEQUENCE_OPTIONS), ("CharRNN", _CHARRNN_OPTIONS),
+              ("GraphRNN", _GRAPHRNN_OPTIONS)),
+    "charrnn": (("chain-model", _CHAIN_OPTIONS), ("VAE-model", _VAE_OPTIONS), ("GraphRNN", _GRAPHRNN_OPTIONS)),
+    "graphrnn": (("chain-model", _CHAIN_OPTIONS), ("VAE-model", _VAE_OPTIONS), ("sequence-model", _SEQUENCE_OPTIONS),
+                 ("CharRNN", ("dropout",))),
 }
-_VAE_FOREIGN_OPTIONS = (("chain-model", _CHAIN_OPTIONS), ("CharRNN", _CHARRNN_OPTIONS))
+_VAE_FOREIGN_OPTIONS = (("chain-model", _CHAIN_OPTIONS), ("CharRNN", _CHARRNN_OPTIONS), ("GraphRNN", _GRAPHRNN_OPTIONS))
 #: Options a resumed run may change.
 _RESUME_OPTIONS = ("max_steps", "time_budget", "resume", "model", "data", "valid")
 
@@ -152,6 +168,27 @@ def _run_charrnn(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_graphrnn(args: argparse.Namespace) -> int:
+    from ric.baselines.graphrnn import GraphRNNTrainConfig, train_graphrnn
+
+    if args.resume:
+        result = train_graphrnn(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget,
+                                progress=not getattr(args, "quiet", False),
+                                relocate={"data": args.data, "valid": args.valid})
+    else:
+        config = GraphRNNTrainConfig(
+            data=args.data, out=args.out, valid=args.valid, epochs=args.epochs if _given(args, ["epochs"]) else 3000,
+            max_steps=args.max_steps, time_budget=args.time_budget, batch_size=args.batch_size, lr=args.lr,
+            seed=args.seed, edge_model=args.edge_model, hidden=args.hidden or 128, layers=args.layers,
+            edge_hidden=args.edge_hidden, log_every=args.log_every, valid_every=args.valid_every,
+            checkpoint_every=args.checkpoint_every, valid_examples=min(args.valid_examples, 1000), device=args.device,
+        )  # fmt: skip
+        result = train_graphrnn(config, progress=not getattr(args, "quiet", False), overwrite=args.overwrite)
+    print(f"step {result.step} ({result.seconds:.0f} s, {result.cpu_seconds:.0f} CPU s): valid NLL "
+          f"{result.valid_nll:.3f} nats per graph; checkpoint {result.checkpoint}")
+    return 0
+
+
 def _run_family(run_dir: str) -> str:
     """The model of a run directory's checkpoint: ``"chain"`` or the sequence model's name (``vae``, ..., ``charrnn``)."""
     from pathlib import Path
@@ -202,7 +239,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
         if os.path.isdir(args.init_weights) and os.path.isfile(os.path.join(args.init_weights, "checkpoint.pt")):
             args.init_weights = os.path.join(args.init_weights, "checkpoint.pt")
         input_file(args.init_weights, "--init-weights checkpoint")
-        taken = _given(args, ("move_set", "vocab", "hidden", "depth"))
+        taken = _given(args, ("move_set", "vocab", "hidden", "depth", "set_hidden"))
         if taken:
             raise CommandError(f"{', '.join(taken)}: with --init-weights the move set, vocabulary and network "
                                f"size come from {args.init_weights}")
@@ -220,10 +257,14 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"--model {args.model}: {args.resume} holds a {family} run; resume it without --model")
         if family == "charrnn":
             return _run_charrnn(args)
+        if family == "graphrnn":
+            return _run_graphrnn(args)
         if family != "chain":
             return _run_vae(args)
     elif args.model == "charrnn":
         return _run_charrnn(args)
+    elif args.model == "graphrnn":
+        return _run_graphrnn(args)
     elif args.model != "chain":
         return _run_vae(args)
     from ric.training.config import TrainConfig
@@ -237,7 +278,8 @@ def run(args: argparse.Namespace) -> int:
             data=args.data, out=args.out, valid=args.valid, move_set=args.move_set, vocab=args.vocab,
             epochs=args.epochs, max_steps=args.max_steps, time_budget=args.time_budget,
             batch_size=args.batch_size, lr=args.lr,
-            hidden=args.hidden or 128, depth=args.depth, steps_mean=args.steps_mean, seed=args.seed,
+            hidden=args.hidden or 128, depth=args.depth, set_hidden=args.set_hidden, steps_mean=args.steps_mean,
+            seed=args.seed,
             workers=args.workers, log_every=args.log_every, valid_every=args.valid_every,
             checkpoint_every=args.checkpoint_every, valid_examples=args.valid_examples, device=args.device,
             max_unusable=args.max_unusable, decay_steps=args.decay_steps, lr_final=args.lr_final,
