@@ -350,7 +350,7 @@ class ReconstructionModel(nn.Module):
         weight = first.weight  # [H_out, (R + 1) H]
         node_proj = torch.einsum("nh,orh->nro", h, weight[:, : r * hdim].reshape(-1, r, hdim))  # [N, R, H_out]
         graph_proj = g @ weight[:, r * hdim :].t() + first.bias  # [B, H_out]
-        sets, rows = members[:, 0], members[:, 1] * r + roles  # rows of node_proj viewed as [N * R, H_out]
+        sets, rows = members[:, 0].contiguous(), members[:, 1] * r + roles  # rows of node_proj as [N * R, H_out]
         if sets.numel() > 1 and bool((sets[1:] < sets[:-1]).any()):  # embedding_bag sums contiguous bags
             order = torch.argsort(sets, stable=True)
             sets, rows = sets[order], rows[order]
