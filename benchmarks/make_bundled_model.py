@@ -1,28 +1,60 @@
-"""Slim a run's checkpoint into the bundled default model, with repository-relative paths.
+"""Slim a run's checkpoint into a bundled model, with repository-relative paths.
 
-    python benchmarks/make_bundled_model.py RUN/checkpoint.pt ric/checkpoints/zinc_fragment.pt "NOTE"
+    python benchmarks/make_bundled_model.py RUN/checkpoint.pt ric/checkpoints/NAME.pt \
+        --data ric/data/bundled/zinc_train.smi --valid ric/data/bundled/zinc_valid.smi \
+        --vocab ric/data/bundled/zinc_vocab.txt --out runs/NAME [--init-note NOTE] \
+        [--sampler steps_mean=2 thin=3]
 
-NOTE replaces the run's ``init_weights`` path (machine-specific) with a description of
-where the starting weights came from.
+The run's machine-specific paths become the given repository-relative ones (the data
+files' SHA-256 are kept); ``--init-note`` replaces a fine-tuning run's ``init_weights`` path
+with a description of where its starting weights came from; ``--sampler`` records the
+chain settings the model is released and benchmarked with (``payload["sampler"]``, the
+defaults of ``ric generate`` for this checkpoint; options given there still win).
 """
+import argparse
 import json
-import sys
 
 from ric.runtime.checkpoint import load_checkpoint, save_checkpoint, slim_checkpoint
+from ric.sampling.chain import ChainConfig
 
-src, dst, init_note = sys.argv[1], sys.argv[2], sys.argv[3]
-slim_checkpoint(src, dst)
-payload = load_checkpoint(dst)
-rel = {"data": "ric/data/bundled/zinc_train.smi", "valid": "ric/data/bundled/zinc_valid.smi",
-       "vocab": "ric/data/bundled/zinc_vocab.txt"}
+
+def _value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+parser.add_argument("src")
+parser.add_argument("dst")
+parser.add_argument("--data", required=True)
+parser.add_argument("--valid")
+parser.add_argument("--vocab")
+parser.add_argument("--out", required=True, help="recorded run directory (repository-relative)")
+parser.add_argument("--init-note", help="replaces train_config.init_weights")
+parser.add_argument("--sampler", nargs="*", default=[], metavar="KEY=VALUE", help="ChainConfig fields")
+args = parser.parse_args()
+
+slim_checkpoint(args.src, args.dst)
+payload = load_checkpoint(args.dst)
+rel = {k: v for k, v in (("data", args.data), ("valid", args.valid), ("vocab", args.vocab)) if v}
 config = payload["train_config"]
 for key, path in rel.items():
     if config.get(key):
         config[key] = path
-config["out"] = "runs/zinc_fragment_ft"
-config["init_weights"] = init_note
+config["out"] = args.out
+if args.init_note:
+    config["init_weights"] = args.init_note
 for key, record in (payload.get("data_files") or {}).items():
     record["path"] = rel[key]
-save_checkpoint(dst, payload)
+if args.sampler:
+    sampler = dict(item.split("=", 1) for item in args.sampler)
+    sampler = {k: _value(v) for k, v in sampler.items()}
+    ChainConfig(**sampler)  # rejects unknown fields and bad values
+    payload["sampler"] = sampler
+save_checkpoint(args.dst, payload)
 print(json.dumps(config, indent=2))
-print(payload.get("data_files"))
+print(payload.get("data_files"), payload.get("sampler"))

@@ -20,12 +20,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ric.package_data import resource_path
+
 __all__ = ["GraphGeneratorSpec", "make_graph_generator", "run_graph_benchmark", "LAMAN_CHECKPOINT"]
 
 logger = logging.getLogger(__name__)
 
-#: The bundled Laman model (package data), the default of ``--generator ric`` on graphs.
-LAMAN_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "laman_low.pt"
+#: The bundled Laman model (package data ``ric/checkpoints/laman_low.pt``), the default of
+#: ``--generator ric`` on graphs.
+LAMAN_CHECKPOINT = resource_path("checkpoints", "laman_low.pt")
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,8 @@ def run_graph_benchmark(specs: Sequence[GraphGeneratorSpec], *, train_texts: Seq
         atomic_write(out / f"{spec.name}.g6", lambda fh: fh.write("".join(t + "\n" for t in texts)))
         report = evaluate_graphs(_parse_all(texts), reference_nx, train=train_nx, seed=seed).to_dict()
         report.update(name=spec.name, kind=spec.kind, target=spec.target, generation_seconds=round(gen_seconds, 2))
+        if hasattr(generator, "config"):  # a chain: its sampler settings are part of the result
+            report["chain"] = generator.config.to_dict()
         logger.info("%s: validity %.3f, uniqueness %.3f, DoD KS %.3f (%.0f s to generate)", spec.name,
                     report["validity"]["fraction"], report["uniqueness"]["fraction"], report["dod"]["ks"], gen_seconds)
         results.append(report)

@@ -24,13 +24,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     p.add_argument("--batch-size", type=positive_int, default=64, help="chains (or VAE samples) run together (default 64)")
     chain = p.add_argument_group("chain checkpoints")
-    chain.add_argument("--burn-in", type=nonnegative_int, help="transitions discarded per chain (default 0)")
-    chain.add_argument("--thin", type=positive_int, help="keep every k-th transition (default 1)")
+    chain.add_argument("--burn-in", type=nonnegative_int, help="transitions discarded per chain (default 0, or the checkpoint's recorded setting)")
+    chain.add_argument("--thin", type=positive_int, help="keep every k-th transition (default 1, or the checkpoint's recorded sampler setting)")
     chain.add_argument("--max-atoms", type=positive_int,
                        help="size cap (an explicit filter, off by default): chains start only from molecules "
                        "with at most this many heavy atoms and reject transitions that exceed it, so every "
                        "sample respects it")
     chain.add_argument("--max-reconstruction-steps", type=positive_int, help="cap per transition (default 40)")
+    chain.add_argument("--steps-mean", type=positive_float,
+                       help="mean corruption length per transition (default: the checkpoint's recorded sampler "
+                       "setting, else its training value)")
     chain.add_argument("--revisit", choices=("stop", "continue"),
                        help="when a reconstruction returns to a state it visited: stop there (default, as the "
                        "published sampler) or continue until the network draws stop or the cap")
@@ -43,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-_CHAIN_ONLY = ("scaffold", "uniform", "burn_in", "thin", "max_atoms", "max_reconstruction_steps", "revisit")
+_CHAIN_ONLY = ("scaffold", "uniform", "burn_in", "thin", "max_atoms", "max_reconstruction_steps", "revisit", "steps_mean")
 
 
 def _flag(name: str) -> str:
@@ -171,7 +174,8 @@ def run(args: argparse.Namespace) -> int:
 def _chain_generator(args: argparse.Namespace, payload: dict):
     from ric.sampling.generator import ChainGenerator
 
-    options = {k: getattr(args, k) for k in ("burn_in", "thin", "max_reconstruction_steps") if getattr(args, k) is not None}
+    options = {k: getattr(args, k) for k in ("burn_in", "thin", "max_reconstruction_steps", "steps_mean")
+               if getattr(args, k) is not None}
     if args.revisit is not None:
         options["stop_on_revisit"] = args.revisit == "stop"
     return ChainGenerator.from_checkpoint(

@@ -95,17 +95,18 @@ def _is_default(checkpoint: str | os.PathLike) -> bool:
 
 
 def training_data(checkpoint: str | os.PathLike, payload: dict) -> str | os.PathLike:
-    """The training molecules a checkpoint records, for starting its chains.
+    """The training data a checkpoint records, for starting its chains.
 
     Runs record their data as an absolute path with its SHA-256 (``payload["data_files"]``);
     older ones only as written on the command line (``train_config.data``), which may be
     relative to wherever training ran. The bundled default model's data is the bundled
-    training set.
+    training set, and a model recording ``ric/data/bundled/<file>`` (a bundled model) reads
+    that file from the package data.
 
     Raises:
         ValueError: the recorded file is not found; the message says to pass ``--init``.
     """
-    from ric.data import path_of
+    from ric.data import bundled_dir, path_of
     from ric.files import file_sha256
 
     recorded = (payload.get("data_files") or {}).get("data") or {}
@@ -114,6 +115,9 @@ def training_data(checkpoint: str | os.PathLike, payload: dict) -> str | os.Path
         return path_of("bundled", "train")
     if not data:
         raise ValueError(f"{checkpoint} records no training data: give starting molecules with --init FILE")
+    bundled = Path(data).parent.as_posix() == "ric/data/bundled" and not Path(data).is_file()
+    if bundled and (bundled_dir() / Path(data).name).is_file():  # a bundled model's data: package data of ric
+        data = str(bundled_dir() / Path(data).name)
     if not Path(data).is_file():
         relative = "" if Path(data).is_absolute() else f" (a path relative to where training ran, not found from {Path.cwd()})"
         raise ValueError(f"the training data recorded in {checkpoint}, {data}{relative}, is not available: "
@@ -175,7 +179,9 @@ class ChainGenerator:
             device: where the network runs (default ``"auto"``).
             uniform: replace the network by uniformly random legal moves.
             payload: the checkpoint's contents when already loaded (default: read ``path``).
-            options: ``batch_size``, ``seed``, ``scaffold`` and :class:`ChainConfig` fields.
+            options: ``batch_size``, ``seed``, ``scaffold`` and :class:`ChainConfig` fields;
+                chain settings not given come from the checkpoint's recorded sampler settings
+                (``payload["sampler"]``, if any), and ``steps_mean`` then from its training.
         """
         from ric.moves.registry import domain_of
 
@@ -194,7 +200,16 @@ class ChainGenerator:
         chain_fields = set(ChainConfig.__dataclass_fields__)
         chain_options = {k: v for k, v in options.items() if k in chain_fields}
         other = {k: v for k, v in options.items() if k not in chain_fields}
+        # Defaults: the checkpoint's recorded sampler settings (``payload["sampler"]``, set when a
+        # model is released with the settings it was benchmarked with), then the training's
+        # corruption length. Options given here win.
+        recorded = {k: v for k, v in (payload.get("sampler") or {}).items() if k in chain_fields}
+        for key, value in recorded.items():
+            chain_options.setdefault(key, value)
         chain_options.setdefault("steps_mean", payload.get("corruption", {}).get("steps_mean", 5.0))
+        if recorded:
+            logger.info("sampler settings recorded in the checkpoint: %s (given options override them)",
+                        ", ".join(f"{k}={v}" for k, v in sorted(recorded.items())))
         return cls(move_set, None if uniform else model, starts, ChainConfig(**chain_options), **other)
 
     def _sampler(self, seed: int, batch_size: int) -> ChainSampler:
