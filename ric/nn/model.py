@@ -350,14 +350,15 @@ class ReconstructionModel(nn.Module):
         weight = first.weight  # [H_out, (R + 1) H]
         node_proj = torch.einsum("nh,orh->nro", h, weight[:, : r * hdim].reshape(-1, r, hdim))  # [N, R, H_out]
         graph_proj = g @ weight[:, r * hdim :].t() + first.bias  # [B, H_out]
-        sets, rows = members[:, 0].contiguous(), members[:, 1] * r + roles  # rows of node_proj as [N * R, H_out]
+        sets, rows = members[:, 0], members[:, 1] * r + roles  # rows of node_proj viewed as [N * R, H_out]
         if sets.numel() > 1 and bool((sets[1:] < sets[:-1]).any()):  # embedding_bag sums contiguous bags
             order = torch.argsort(sets, stable=True)
             sets, rows = sets[order], rows[order]
-        offsets = torch.searchsorted(sets, torch.arange(num_sets, device=sets.device))
+        counts = torch.bincount(sets, minlength=num_sets)
+        offsets = torch.cumsum(counts, 0) - counts  # first member of each set (sets are sorted)
         # One fused gather-and-sum per set: no [members, H_out] intermediate.
         pooled = F.embedding_bag(rows, node_proj.reshape(-1, node_proj.size(-1)), offsets, mode="sum")
-        hidden = graph_proj.index_select(0, set_graph) + pooled
+        hidden = pooled.add_(graph_proj.index_select(0, set_graph))
         return rest(hidden).squeeze(-1)
 
     def forward(self, batch: Any) -> CandidateScores:
