@@ -62,23 +62,21 @@ graph-level GRU layers (paper 4), 2 edge-level layers (paper 4), batches of 64 (
 Adam at a constant 1e-3 (paper 3e-3, times 0.3 at epochs 400 and 1000), gradient clipping
 at norm 10, and training stops at ``time_budget`` CPU seconds.
 
-The training run (:func:`train_graphrnn`, ``ric train --model graphrnn``) follows the
-CharRNN's conventions (:mod:`ric.baselines.training`): a frozen config stored as plain data,
-atomic checkpoints (:func:`ric.runtime.checkpoint.save_checkpoint`) with
+The training run (:func:`train_graphrnn`, ``ric train --model graphrnn``) goes through the
+loop of the CharRNN and the VAEs (:func:`ric.baselines.sequence_training.train_sequence_model`,
+with :data:`GRAPHRNN_MODEL_FAMILY`) and so has their conventions: a frozen config stored as
+plain data, atomic checkpoints (:func:`ric.runtime.checkpoint.save_checkpoint`) with
 ``model_family = "graphrnn"``, ``metrics.csv`` written as it goes (columns ``loss``, the BCE
-per adjacency slot, ``nll`` and ``valid_nll`` per graph), batches ordered by
-``(seed, epoch)``, ``--resume`` continuing bit-for-bit, a CPU-seconds budget
-(:class:`ric.runtime.cpu_clock.CpuClock`).
+per adjacency slot, ``nll`` and ``valid_nll`` per graph; ``extra`` holds ``dropped_edges``),
+batches ordered by ``(seed, epoch)``, ``--resume`` continuing bit-for-bit, a CPU-seconds
+budget (:class:`ric.runtime.cpu_clock.CpuClock`).
 """
 from __future__ import annotations
 
-import csv
-import json
 import logging
-import math
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -86,13 +84,20 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ric.baselines.generator import GeneratedSample, SequenceGenerator
+from ric.baselines.sequence_training import (
+    ModelFamily,
+    TrainingData,
+    hold_out,
+    load_model_checkpoint,
+    train_sequence_model,
+)
 from ric.config import PlainDataConfig
 from ric.laman.graph import LamanGraph, to_graph6
-from ric.runtime.checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from ric.runtime.cpu_clock import CpuClock
 
 __all__ = [
     "GRAPHRNN_FAMILY",
+    "GRAPHRNN_MODEL_FAMILY",
     "EDGE_MODELS",
     "bfs_order",
     "bandwidth",
@@ -117,6 +122,11 @@ logger = logging.getLogger(__name__)
 GRAPHRNN_FAMILY = "graphrnn"
 #: ``"rnn"``: the full GraphRNN (edge-level GRU); ``"mlp"``: GraphRNN-S.
 EDGE_MODELS = ("rnn", "mlp")
+
+
+def _check_edge_model(edge_model: str) -> None:
+    if edge_model not in EDGE_MODELS:
+        raise ValueError(f"edge_model {edge_model!r}: choose one of {', '.join(EDGE_MODELS)}")
 
 # Streams of the run's random numbers, ``np.random.default_rng([seed, stream, ...])``.
 _TRAIN_ORDER = 1  # [seed, 1, epoch, index]: the BFS ordering of a training graph in an epoch
@@ -290,12 +300,15 @@ class GraphRNNConfig(PlainDataConfig):
     def __post_init__(self) -> None:
         if self.max_prev < 1 or self.max_nodes < 1:
             raise ValueError("max_prev and max_nodes must come from the training graphs")
-        if self.edge_model not in EDGE_MODELS:
-            raise ValueError(f"edge_model {self.edge_model!r}: choose one of {', '.join(EDGE_MODELS)}")
+        _check_edge_model(self.edge_model)
         sizes = (self.embedding, self.hidden, self.layers, self.edge_embedding, self.edge_hidden, self.edge_layers)
         if min(sizes) < 1:
             raise ValueError(f"invalid GraphRNN settings: {self}")
 
+
+#: The :class:`GraphRNNConfig` fields that a training run sets (``max_prev`` and
+#: ``max_nodes`` come from the training graphs).
+_ARCHITECTURE = ("edge_model", "embedding", "hidden", "layers", "edge_embedding", "edge_hidden", "edge_layers")
 
 GRUState = Tensor
 
@@ -374,6 +387,10 @@ class GraphRNN(nn.Module):
         per_row = -(bce * mask[rows]).sum(1)
         graph = torch.arange(x.size(0), device=x.device).unsqueeze(1).expand_as(rows)[rows]
         return torch.zeros(x.size(0), device=x.device, dtype=per_row.dtype).index_add_(0, graph, per_row)
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """One optimiser for every parameter (the training loop's contract, as the CharRNN's)."""
+        return {"model": list(self.parameters())}
 
     def training_losses(self, x: Tensor, y: Tensor, mask: Tensor) -> tuple[Tensor, dict[str, float]]:
         """The loss of a batch (BCE per masked-in slot, averaged over the batch's slots, as the
@@ -518,13 +535,14 @@ class GraphRNNTrainConfig(PlainDataConfig):
     batch_size: int = 64
     lr: float = 1e-3
     seed: int = 0
-    edge_model: str = "rnn"
-    embedding: int = 64
-    hidden: int = 128
-    layers: int = 3
-    edge_embedding: int = 8
-    edge_hidden: int = 16
-    edge_layers: int = 2
+    # the model (defaults: GraphRNNConfig's)
+    edge_model: str = GraphRNNConfig.edge_model
+    embedding: int = GraphRNNConfig.embedding
+    hidden: int = GraphRNNConfig.hidden
+    layers: int = GraphRNNConfig.layers
+    edge_embedding: int = GraphRNNConfig.edge_embedding
+    edge_hidden: int = GraphRNNConfig.edge_hidden
+    edge_layers: int = GraphRNNConfig.edge_layers
     bandwidth_samples: int = 20000
     clip_norm: float = 10.0
     log_every: int = 20
@@ -536,16 +554,11 @@ class GraphRNNTrainConfig(PlainDataConfig):
     def __post_init__(self) -> None:
         if self.model != GRAPHRNN_FAMILY:
             raise ValueError(f"a GraphRNN run has model {GRAPHRNN_FAMILY!r}, not {self.model!r}")
-        if self.edge_model not in EDGE_MODELS:
-            raise ValueError(f"edge_model {self.edge_model!r}: choose one of {', '.join(EDGE_MODELS)}")
+        _check_edge_model(self.edge_model)
 
     def model_config(self, max_prev: int, max_nodes: int) -> GraphRNNConfig:
         """The model's config for ``M = max_prev`` and ``max_nodes`` (from the training graphs)."""
-        return GraphRNNConfig(
-            max_prev=max_prev, max_nodes=max_nodes, edge_model=self.edge_model, embedding=self.embedding,
-            hidden=self.hidden, layers=self.layers, edge_embedding=self.edge_embedding, edge_hidden=self.edge_hidden,
-            edge_layers=self.edge_layers,
-        )  # fmt: skip
+        return GraphRNNConfig(max_prev=max_prev, max_nodes=max_nodes, **{k: getattr(self, k) for k in _ARCHITECTURE})
 
 
 @dataclass
@@ -559,89 +572,25 @@ class GraphRNNTrainResult:
     cpu_seconds: float = 0.0
 
 
-_COLUMNS = ("step", "epoch", "seconds", "loss", "nll", "valid_nll", "extra")
-_TRAIN_COLUMNS = ("loss", "nll")
+def _batches(sequences: Sequence[np.ndarray], max_prev: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`sequence_batch` on ``device``."""
+    x, y, mask = sequence_batch(sequences, max_prev)
+    return x.to(device), y.to(device), mask.to(device)
 
 
-@torch.no_grad()
-def _validate(model: GraphRNN, sequences: list[np.ndarray], device: torch.device, batch_size: int) -> float:
-    """Mean ``-log p(S)`` of the validation sequences (no randomness is used)."""
-    model.eval()
-    total, M = 0.0, model.config.max_prev
-    for start in range(0, len(sequences), batch_size):
-        x, y, mask = (t.to(device) for t in sequence_batch(sequences[start : start + batch_size], M))
-        total -= float(model.log_likelihood(x, y, mask).sum())
-    model.train()
-    return total / max(len(sequences), 1)
+def _load_data(config: GraphRNNTrainConfig, payload: dict | None, device: torch.device) -> TrainingData:
+    """The graphs of a run (``load_data`` of :data:`GRAPHRNN_MODEL_FAMILY`).
 
-
-def train_graphrnn(
-    config: GraphRNNTrainConfig | None = None,
-    *,
-    resume: str | os.PathLike | None = None,
-    max_steps: int | None = None,
-    time_budget: float | None = None,
-    progress: bool = False,
-    overwrite: bool = False,
-    relocate: dict[str, str | None] | None = None,
-) -> GraphRNNTrainResult:
-    """Train a GraphRNN, or continue an interrupted run.
-
-    Args:
-        config: the run's settings (ignored when resuming; default ``None``: resume). ``M``
-            and ``max_nodes`` are computed from ``config.data`` (and stored in the checkpoint).
-        resume: a run directory holding ``checkpoint.pt`` (default ``None``: a new run).
-        max_steps: overrides the (stored) ``max_steps`` (default ``None``: keep it).
-        time_budget: overrides the (stored) ``time_budget``, in CPU seconds of the whole run,
-            a resumed run counting those already spent (default ``None``: keep it). The clock
-            starts after the data are read and ``M`` is computed.
-        progress: tqdm progress bar (default ``False``).
-        overwrite: start a new run in ``config.out`` even if it holds one (default ``False``:
-            that raises :class:`FileExistsError`).
-        relocate: when resuming, new paths of the run's ``data`` / ``valid`` files with the
-            recorded content (default ``None``).
-
-    A new run records its data files by absolute path and SHA-256; resuming checks them.
-    A non-finite loss raises :class:`FloatingPointError` naming the step.
+    The training graphs are encoded in a new BFS ordering for each batch
+    (``[seed, 1, epoch, index]``; ``dropped_edges`` logged), the validation graphs once, in
+    their fixed orderings. ``M`` and ``max_nodes`` come from the training graphs (or the
+    checkpoint ``payload`` when resuming).
     """
-    from ric.files import check_recorded_inputs, check_run_dir, record_inputs, relocate_inputs
-    from ric.runtime.device import resolve_device
-
-    payload = None
-    if resume is not None:
-        payload = load_checkpoint(Path(resume) / CHECKPOINT_NAME)
-        if payload.get("model_family") != GRAPHRNN_FAMILY:
-            held = payload.get("model_family") or "chain-model"
-            raise ValueError(f"{resume} holds a {held} run, not a {GRAPHRNN_FAMILY} run: resume it without --model")
-        config = GraphRNNTrainConfig.from_dict(payload["train_config"])
-        payload["data_files"] = relocate_inputs(payload["data_files"], relocate or {}, resume)
-        check_recorded_inputs(payload["data_files"], resume)
-        config = replace(config, **{k: v["path"] for k, v in payload["data_files"].items()})
-        data_files = payload["data_files"]
-    elif config is None:
-        raise ValueError("training needs a config or a run directory to resume")
-    else:
-        check_run_dir(config.out, overwrite)
-        config = replace(config, **{k: str(Path(getattr(config, k)).resolve()) for k in ("data", "valid", "out")
-                                    if getattr(config, k) is not None})
-        data_files = record_inputs(data=config.data, valid=config.valid)
-    if max_steps is not None:
-        config = replace(config, max_steps=max_steps)
-    if time_budget is not None:
-        config = replace(config, time_budget=time_budget)
-    out = Path(resume if resume is not None else config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(config.device)
-    torch.manual_seed(config.seed)
-
     train = read_graphs(config.data)
     if config.valid:
         valid = read_graphs(config.valid)[: config.valid_examples]
     else:
-        order = np.random.default_rng(config.seed).permutation(len(train))
-        n_valid = max(1, min(config.valid_examples, len(train) // 20))
-        valid, train = [train[i] for i in order[:n_valid]], [train[i] for i in np.sort(order[n_valid:])]
-        logger.info("no --valid given: holding out %d training graphs for validation", n_valid)
+        train, valid = hold_out(train, config, "graphs")
     if payload is not None:
         model_config = GraphRNNConfig.from_dict(payload["graphrnn_config"])
     else:
@@ -656,160 +605,75 @@ def train_graphrnn(
     if dropped:
         logger.warning("%d validation edges are more than M = %d apart in their BFS orderings and left out", dropped, M)
 
-    model = GraphRNN(model_config).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    step, epoch, position, seconds = 0, 0, 0, 0.0
-    if payload is not None:
-        model.load_state_dict(payload["model_state"])
-        optimizer.load_state_dict(payload["optimizer_states"]["model"])
-        step, epoch, position = int(payload["step"]), int(payload["epoch"]), int(payload["position"])
-        seconds = float(payload["seconds"])
-        set_rng_state(payload["rng"])
-        logger.info("resuming %s at step %d", out, step)
-    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    def batch(idx: np.ndarray, epoch: int) -> tuple[tuple[Tensor, Tensor, Tensor], dict[str, int]]:
+        seqs, dropped = [], 0
+        for i in idx.tolist():
+            rng = np.random.default_rng([config.seed, _TRAIN_ORDER, epoch, i])
+            rows, d = encode_graph(train[i], bfs_order(train[i], rng), M)
+            seqs.append(rows)
+            dropped += d
+        return _batches(seqs, M, device), {"dropped_edges": dropped}
 
-    metrics_path = out / "metrics.csv"
-    kept = []
-    if payload is not None and metrics_path.exists():
-        with open(metrics_path, newline="") as fh:
-            kept = [r for r in csv.DictReader(fh) if int(r["step"]) <= step]
-    metrics_fh = open(metrics_path, "w", newline="", buffering=1)
-    writer = csv.DictWriter(metrics_fh, fieldnames=_COLUMNS)
-    writer.writeheader()
-    for r in kept:
-        writer.writerow(r)
+    return TrainingData(train=train, valid=valid_seqs, model_config=model_config, batch=batch,
+                        collate=lambda seqs: _batches(seqs, M, device))  # fmt: skip
 
-    def checkpoint() -> Path:
-        path = out / CHECKPOINT_NAME
-        save_checkpoint(
-            path,
-            {
-                "model_family": GRAPHRNN_FAMILY,
-                "graphrnn_config": model_config.to_dict(),
-                "train_config": config.to_dict(),
-                "model_state": model.state_dict(),
-                "optimizer_states": {"model": optimizer.state_dict()},
-                "step": step,
-                "epoch": epoch,
-                "position": position,
-                "seconds": seconds,
-                "cpu_seconds": clock.seconds(),
-                "rng": rng_state(),
-                "data_files": data_files,
-            },
-        )
-        return path
 
-    bar = None
-    limit = config.max_steps
-    if progress:
-        from tqdm import tqdm
+def _losses(
+    model: GraphRNN, batch: tuple[Tensor, Tensor, Tensor], step: int
+) -> tuple[dict[str, Tensor], dict[str, float]]:
+    loss, logs = model.training_losses(*batch)
+    return {"model": loss}, logs
 
-        per_epoch = math.ceil(len(train) / config.batch_size)
-        bar = tqdm(total=limit or per_epoch * config.epochs, initial=step, unit="step", desc="train graphrnn")
-    valid_nll: float | None = None
-    model.train()
-    started = time.perf_counter() - seconds
-    clock = CpuClock(offset=float(payload.get("cpu_seconds", 0.0) if payload else 0.0))
-    stop = False
-    first_step = step
-    try:
-        while epoch < config.epochs and not stop:
-            order = np.random.default_rng([config.seed, epoch]).permutation(len(train))
-            while position < len(order):
-                if (limit is not None and step >= limit) or (
-                    config.time_budget is not None and clock.seconds() >= config.time_budget
-                ):
-                    stop = True
-                    break
-                idx = order[position : position + config.batch_size].tolist()
-                seqs, dropped = [], 0
-                for i in idx:
-                    rng = np.random.default_rng([config.seed, _TRAIN_ORDER, epoch, i])
-                    rows, d = encode_graph(train[i], bfs_order(train[i], rng), M)
-                    seqs.append(rows)
-                    dropped += d
-                x, y, mask = (t.to(device) for t in sequence_batch(seqs, M))
-                loss, logs = model.training_losses(x, y, mask)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"non-finite loss at step {step}: {logs}")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
-                optimizer.step()
-                step += 1
-                position += len(idx)
-                seconds = time.perf_counter() - started
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{logs['loss']:.3f}")
-                row = None
-                if step % config.log_every == 0:
-                    row = {"step": step, "epoch": epoch, "seconds": round(seconds, 2), **logs,
-                           "extra": json.dumps({"dropped_edges": dropped})}  # fmt: skip
-                if step % config.valid_every == 0:
-                    valid_nll = _validate(model, valid_seqs, device, max(config.batch_size, 256))
-                    row = row or {"step": step, "epoch": epoch, "seconds": round(seconds, 2)}
-                    row["valid_nll"] = round(valid_nll, 4)
-                    logger.info("step %d: validation nll %.3f", step, valid_nll)
-                if row is not None:
-                    writer.writerow(row)
-                if step % config.checkpoint_every == 0:
-                    checkpoint()
-            else:
-                epoch += 1
-                position = 0
-        if step == first_step and payload is not None:
-            if limit is not None and step >= limit:
-                reason = f"it has reached --max-steps {limit}; give a larger --max-steps to continue"
-            elif config.time_budget is not None and clock.seconds() >= config.time_budget:
-                reason = (f"its CPU budget of {config.time_budget:.0f} s is spent ({clock.seconds():.0f} s used); "
-                          "give a larger --time-budget to continue")
-            else:
-                reason = f"it has done all {config.epochs} epochs"
-            logger.warning("%s: nothing to do at step %d: %s", out, step, reason)
-        valid_nll = _validate(model, valid_seqs, device, max(config.batch_size, 256))
-        writer.writerow({"step": step, "epoch": epoch, "seconds": round(seconds, 2), "valid_nll": round(valid_nll, 4)})
-        path = checkpoint()
-    finally:
-        metrics_fh.close()
-        if bar is not None:
-            bar.close()
-    logger.info("step %d after %.0f s (%.0f s CPU): validation nll %.3f; checkpoint %s",
-                step, seconds, clock.seconds(), valid_nll, path)  # fmt: skip
-    return GraphRNNTrainResult(step, path, valid_nll, seconds, clock.seconds())
+
+def _terms(model: GraphRNN, batch: tuple[Tensor, Tensor, Tensor]) -> dict[str, Tensor]:
+    """``nll``: ``-log p(S)`` per validation graph (no randomness is used)."""
+    return {"nll": -model.log_likelihood(*batch)}
+
+
+#: GraphRNN for :func:`~ric.baselines.sequence_training.train_sequence_model` and
+#: :func:`~ric.baselines.sequence_training.load_model_checkpoint` (its checkpoints' name:
+#: :data:`GRAPHRNN_FAMILY`). Validation batches hold at least 256 graphs.
+GRAPHRNN_MODEL_FAMILY = ModelFamily(
+    name=GRAPHRNN_FAMILY, config_key="graphrnn_config", train_config=GraphRNNTrainConfig, build=GraphRNN,
+    train_columns=("loss", "nll"), valid_columns=("nll",), validate=_terms, title="GraphRNN",
+    model_config=GraphRNNConfig, load_data=_load_data, losses=_losses, min_valid_batch=256, loss_format=".3f",
+)  # fmt: skip
+
+
+def train_graphrnn(
+    config: GraphRNNTrainConfig | None = None,
+    *,
+    resume: str | os.PathLike | None = None,
+    max_steps: int | None = None,
+    time_budget: float | None = None,
+    progress: bool = False,
+    overwrite: bool = False,
+    relocate: dict[str, str | None] | None = None,
+) -> GraphRNNTrainResult:
+    """Train a GraphRNN, or continue an interrupted run
+    (:func:`~ric.baselines.sequence_training.train_sequence_model` with
+    :data:`GRAPHRNN_MODEL_FAMILY`; the arguments are documented there). ``M`` and
+    ``max_nodes`` are computed from ``config.data`` (and stored in the checkpoint) before
+    the CPU clock of ``time_budget`` starts."""
+    result = train_sequence_model(GRAPHRNN_MODEL_FAMILY, config, resume=resume, max_steps=max_steps,
+                                  time_budget=time_budget, progress=progress, overwrite=overwrite, relocate=relocate)
+    return GraphRNNTrainResult(result.step, result.checkpoint, result.valid["nll"], result.seconds, result.cpu_seconds)
 
 
 def load_graphrnn(path: str | os.PathLike, device: Any = "cpu",
                   payload: dict | None = None) -> tuple[GraphRNN, dict]:
-    """A trained GraphRNN (in eval mode) and its checkpoint payload.
-
-    Args:
-        path: a checkpoint written by ``ric train --model graphrnn``.
-        device: a torch device or spec (``"auto"``, ``"cpu"``, ``"cuda:N"``; default ``"cpu"``).
-        payload: the checkpoint's contents when already loaded (default: read ``path``).
-
-    Raises:
-        ric.runtime.checkpoint.CheckpointError: unreadable file.
-        ValueError: the checkpoint does not hold a GraphRNN.
-    """
-    from ric.runtime.device import resolve_device
-
-    payload = load_checkpoint(path) if payload is None else payload
-    if payload.get("model_family") != GRAPHRNN_FAMILY:
-        held = payload.get("model_family", "chain")
-        raise ValueError(f"{path} is not a GraphRNN checkpoint (it holds a {held} model)")
-    model = GraphRNN(GraphRNNConfig.from_dict(payload["graphrnn_config"]))
-    model.load_state_dict(payload["model_state"])
-    dev = device if isinstance(device, torch.device) else resolve_device(device)
-    return model.to(dev).eval(), payload
+    """A trained GraphRNN (in eval mode) and its checkpoint payload:
+    :func:`~ric.baselines.sequence_training.load_model_checkpoint` with
+    :data:`GRAPHRNN_MODEL_FAMILY` (arguments and errors documented there; ``path``: a
+    checkpoint written by ``ric train --model graphrnn``)."""
+    return load_model_checkpoint(path, GRAPHRNN_MODEL_FAMILY, device, payload)
 
 
 # ---------------------------------------------------------------------- generator
 
 
 @dataclass
-class GraphRNNSample:
+class GraphRNNSample(GeneratedSample):
     """One sample: ``graph6`` text as generated, its ``index`` in the stream, its ``nodes`` and
     ``edges``, and whether it was ``truncated`` at the node cap (no EOS drawn)."""
 
@@ -819,18 +683,11 @@ class GraphRNNSample:
     edges: int
     truncated: bool
 
-    @property
-    def text(self) -> str:
-        """:attr:`graph6` (every generator's samples have ``text``)."""
-        return self.graph6
-
+    TEXT = "graph6"
     STATS = ("index", "nodes", "edges", "truncated")
 
-    def stats_row(self) -> list[str]:
-        return [str(self.index), str(self.nodes), str(self.edges), str(int(self.truncated))]
 
-
-class GraphRNNGenerator:
+class GraphRNNGenerator(SequenceGenerator):
     """A trained GraphRNN as a generator of graphs (graph6 text).
 
     Sample ``i`` of a stream draws its edges with uniforms from
@@ -844,8 +701,13 @@ class GraphRNNGenerator:
         temperature: the edge logits are divided by it (default 1).
         max_nodes: most nodes of a sample (default ``None``: the model's, i.e. the largest
             training graph).
+
+    :meth:`from_checkpoint` reads a checkpoint written by ``ric train --model graphrnn``
+    (options: ``seed``, ``batch_size``, ``temperature``, ``max_nodes``).
     """
 
+    family = GRAPHRNN_MODEL_FAMILY
+    unit = "graph"
     #: The domain of the samples (the generate command's validity check).
     domain = "laman"
 
@@ -858,37 +720,10 @@ class GraphRNNGenerator:
         temperature: float = 1.0,
         max_nodes: int | None = None,
     ) -> None:
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, not {temperature}")
+        super().__init__(model, seed=seed, batch_size=batch_size, temperature=temperature)
         if max_nodes is not None and max_nodes < 1:
             raise ValueError(f"max_nodes {max_nodes}: a graph has at least one node")
-        self.model = model.eval()
-        self.seed = seed
-        self.batch_size = batch_size
-        self.temperature = temperature
         self.max_nodes = max_nodes or model.config.max_nodes
-
-    @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike, *, device: Any = "auto", payload: dict | None = None,
-                        **options: Any) -> "GraphRNNGenerator":
-        """A generator from a checkpoint written by ``ric train --model graphrnn``.
-
-        Args:
-            path: the checkpoint.
-            device: where the model runs (default ``"auto"``).
-            payload: the checkpoint's contents when already loaded (default: read ``path``).
-            options: ``seed``, ``batch_size``, ``temperature``, ``max_nodes``.
-
-        Raises:
-            ValueError: the checkpoint does not hold a GraphRNN.
-        """
-        model, payload = load_graphrnn(path, device, payload)
-        logger.debug("GraphRNN from %s (step %s)", path, payload.get("step"))
-        return cls(model, **options)
-
-    @property
-    def device(self) -> torch.device:
-        return self.model.device
 
     def _uniforms(self, seed: int, start: int, count: int) -> Tensor:
         """``[count, max_nodes, M]`` float32 uniforms of samples ``start .. start+count-1``."""
@@ -896,36 +731,14 @@ class GraphRNNGenerator:
         draws = [np.random.default_rng([seed, i]).random(shape, dtype=np.float32) for i in range(start, start + count)]
         return torch.from_numpy(np.stack(draws))
 
-    def sample(
-        self, n: int, *, seed: int | None = None, batch_size: int | None = None, progress: bool = False
-    ) -> Iterator[GraphRNNSample]:
-        """Yield ``n`` samples, drawn ``batch_size`` at a time (default: the generator's ``seed``
-        and ``batch_size``)."""
-        seed = self.seed if seed is None else seed
-        batch_size = batch_size or self.batch_size
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=n, unit="graph", desc="generating (graphrnn)")
-        try:
-            produced = 0
-            while produced < n:
-                count = min(batch_size, n - produced)
-                rows, nodes, truncated = self.model.sample(
-                    self._uniforms(seed, produced, count), temperature=self.temperature
-                )
-                rows, nodes, truncated = rows.cpu().numpy(), nodes.cpu().tolist(), truncated.cpu().tolist()
-                for b in range(count):
-                    graph = decode_graph(rows[b, : nodes[b] - 1])
-                    yield GraphRNNSample(to_graph6(graph), produced, graph.n, graph.num_edges, bool(truncated[b]))
-                    produced += 1
-                    if bar is not None:
-                        bar.update(1)
-        finally:
-            if bar is not None:
-                bar.close()
-
-    def generate(self, number_samples: int) -> list[str]:
-        """``number_samples`` graphs as graph6 text (the ``generate(n)`` contract of the other generators)."""
-        return [s.graph6 for s in self.sample(number_samples)]
+    def _draw(self, n: int, seed: int, batch_size: int) -> Iterator[GraphRNNSample]:
+        produced = 0
+        while produced < n:
+            count = min(batch_size, n - produced)
+            uniforms = self._uniforms(seed, produced, count)
+            rows, nodes, truncated = self.model.sample(uniforms, temperature=self.temperature)
+            rows, nodes, truncated = rows.cpu().numpy(), nodes.cpu().tolist(), truncated.cpu().tolist()
+            for b in range(count):
+                graph = decode_graph(rows[b, : nodes[b] - 1])
+                yield GraphRNNSample(to_graph6(graph), produced, graph.n, graph.num_edges, bool(truncated[b]))
+                produced += 1

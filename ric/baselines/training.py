@@ -1,10 +1,11 @@
 """Training of the CharRNN (``ric train --model charrnn``).
 
-The run goes through the VAEs' loop (:func:`ric.vae.training.train_sequence_model`) and so
-has its conventions: a frozen config stored as plain data in the checkpoint, atomic
-checkpoints loadable with ``weights_only=True``, ``metrics.csv`` written as it goes,
-``--resume`` continuing bit-for-bit, batches ordered by ``(seed, epoch)``, a CPU-time budget,
-and an error naming the step on a non-finite loss. One Adam optimiser; gradients clipped
+The run goes through the loop of the VAEs and GraphRNN
+(:func:`ric.baselines.sequence_training.train_sequence_model`) and so has its conventions:
+a frozen config stored as plain data in the checkpoint, atomic checkpoints loadable with
+``weights_only=True``, ``metrics.csv`` written as it goes, ``--resume`` continuing
+bit-for-bit, batches ordered by ``(seed, epoch)``, a CPU-time budget, and an error naming
+the step on a non-finite loss. One Adam optimiser; gradients clipped
 to norm ``clip_norm``. There is no learning-rate schedule (MOSES halves the rate every 10
 of its 80 epochs).
 
@@ -23,10 +24,9 @@ import torch
 
 from ric.baselines import MODEL_FAMILY
 from ric.baselines.charrnn import CharRNN, CharRNNConfig
+from ric.baselines.sequence_training import ModelFamily, load_model_checkpoint, train_sequence_model
 from ric.config import PlainDataConfig
-from ric.runtime.checkpoint import load_checkpoint
 from ric.vae.tokens import TokenVocabulary
-from ric.vae.training import ModelFamily, train_sequence_model
 
 __all__ = ["CharRNNTrainConfig", "CharRNNTrainResult", "train_charrnn", "load_charrnn", "CHARRNN_FAMILY"]
 
@@ -104,10 +104,10 @@ def _terms(model: CharRNN, x: torch.Tensor) -> dict[str, torch.Tensor]:
     return {"nll": -model.log_likelihood(x)}
 
 
-#: The CharRNN for :func:`~ric.vae.training.train_sequence_model`.
+#: The CharRNN for :func:`~ric.baselines.sequence_training.train_sequence_model`.
 CHARRNN_FAMILY = ModelFamily(
     name=MODEL_FAMILY, config_key="charrnn_config", train_config=CharRNNTrainConfig, build=CharRNN,
-    train_columns=("loss", "nll"), valid_columns=("nll",), validate=_terms,
+    train_columns=("loss", "nll"), valid_columns=("nll",), validate=_terms, title="CharRNN", model_config=CharRNNConfig,
 )  # fmt: skip
 
 
@@ -121,20 +121,9 @@ def train_charrnn(
     overwrite: bool = False,
     relocate: dict[str, str | None] | None = None,
 ) -> CharRNNTrainResult:
-    """Train a CharRNN, or continue an interrupted run.
-
-    Args:
-        config: the run's settings (ignored when resuming; default ``None``: resume).
-        resume: a run directory holding ``checkpoint.pt`` (default ``None``: a new run).
-        max_steps: overrides the (stored) ``max_steps`` (default ``None``: keep it).
-        time_budget: overrides the (stored) ``time_budget``, in CPU seconds of the whole run
-            (default ``None``: keep it).
-        progress: tqdm progress bar (default ``False``).
-        overwrite: start a new run in ``config.out`` even if it holds one (default ``False``:
-            that raises :class:`FileExistsError`).
-        relocate: when resuming, new paths of the run's ``data`` / ``valid`` files with the
-            recorded content (default ``None``).
-    """
+    """Train a CharRNN, or continue an interrupted run
+    (:func:`~ric.baselines.sequence_training.train_sequence_model` with :data:`CHARRNN_FAMILY`;
+    the arguments are documented there)."""
     result = train_sequence_model(CHARRNN_FAMILY, config, resume=resume, max_steps=max_steps, time_budget=time_budget,
                                   progress=progress, overwrite=overwrite, relocate=relocate)  # fmt: skip
     return CharRNNTrainResult(result.step, result.checkpoint, result.valid["nll"], result.seconds, result.cpu_seconds)
@@ -142,25 +131,9 @@ def train_charrnn(
 
 def load_charrnn(path: str | os.PathLike, device: Any = "cpu",
                  payload: dict | None = None) -> tuple[CharRNN, TokenVocabulary, dict]:
-    """A trained CharRNN, its token vocabulary and the checkpoint payload (model in eval mode).
-
-    Args:
-        path: a checkpoint written by ``ric train --model charrnn``.
-        device: a torch device or spec (``"auto"``, ``"cpu"``, ``"cuda:N"``; default ``"cpu"``).
-        payload: the checkpoint's contents when already loaded (default: read ``path``).
-
-    Raises:
-        ric.runtime.checkpoint.CheckpointError: unreadable file.
-        ValueError: the checkpoint does not hold a CharRNN.
-    """
-    from ric.runtime.device import resolve_device
-
-    payload = load_checkpoint(path) if payload is None else payload
-    if payload.get("model_family") != MODEL_FAMILY:
-        held = payload.get("model_family", "chain")
-        raise ValueError(f"{path} is not a CharRNN checkpoint (it holds a {held} model)")
-    tokens = TokenVocabulary.from_dict(payload["tokens"])
-    model = CharRNN(CharRNNConfig.from_dict(payload["charrnn_config"]))
-    model.load_state_dict(payload["model_state"])
-    dev = device if isinstance(device, torch.device) else resolve_device(device)
-    return model.to(dev).eval(), tokens, payload
+    """A trained CharRNN, its token vocabulary and the checkpoint payload (model in eval mode):
+    :func:`~ric.baselines.sequence_training.load_model_checkpoint` with :data:`CHARRNN_FAMILY`
+    (arguments and errors documented there; ``path``: a checkpoint written by
+    ``ric train --model charrnn``)."""
+    model, payload = load_model_checkpoint(path, CHARRNN_FAMILY, device, payload)
+    return model, TokenVocabulary.from_dict(payload["tokens"]), payload

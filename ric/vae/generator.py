@@ -21,6 +21,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
+from ric.baselines.generator import GeneratedSample, stream_samples
 from ric.vae.tokens import PAD, TokenVocabulary, UnknownTokenError
 
 __all__ = ["VAEGenerator", "VAESample"]
@@ -29,22 +30,14 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class VAESample:
+class VAESample(GeneratedSample):
     """One sample: ``smiles`` as decoded, its ``chain`` and ``transition`` (ancestral: chain -1)."""
 
     smiles: str
     chain: int
     transition: int
 
-    @property
-    def text(self) -> str:
-        """:attr:`smiles` (every generator's samples have ``text``)."""
-        return self.smiles
-
     STATS = ("chain", "transition")
-
-    def stats_row(self) -> list[str]:
-        return [str(self.chain), str(self.transition)]
 
 
 class VAEGenerator:
@@ -136,25 +129,11 @@ class VAEGenerator:
         seed = self.seed if seed is None else seed
         batch_size = batch_size or self.batch_size
         generator = torch.Generator(device=self.device).manual_seed(seed)
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=n, unit="mol", desc=f"generating ({self.sampler})")
-        try:
-            produced = 0
-            for sample in self._ancestral(generator, batch_size) if self.sampler == "ancestral" else self._gibbs(
-                generator, batch_size, seed
-            ):
-                if produced >= n:
-                    return
-                yield sample
-                produced += 1
-                if bar is not None:
-                    bar.update(1)
-        finally:
-            if bar is not None:
-                bar.close()
+        if self.sampler == "ancestral":
+            draws = self._ancestral(generator, batch_size)
+        else:
+            draws = self._gibbs(generator, batch_size, seed)
+        return stream_samples(draws, n, progress=progress, desc=f"generating ({self.sampler})")
 
     def _ancestral(self, generator: torch.Generator, batch_size: int) -> Iterator[VAESample]:
         t = 0
