@@ -86,34 +86,26 @@ def run(args: argparse.Namespace) -> int:
     stats_names = Sample.STATS
     payload = load_checkpoint(args.checkpoint or DEFAULT_CHECKPOINT)  # read once, handed to the generator
     family = payload.get("model_family", "chain")
-    if family == "charrnn":
-        from ric.baselines.generator import CharRNNGenerator, CharRNNSample
-
+    if family in ("charrnn", "graphrnn"):  # autoregressive baselines: no chain, no starting states
+        if family == "charrnn":
+            from ric.baselines.generator import CharRNNGenerator as generator_class
+            from ric.baselines.generator import CharRNNSample as sample_class
+            name, how = "CharRNN", "token by token from its start token"
+        else:
+            from ric.baselines.graphrnn import GraphRNNGenerator as generator_class
+            from ric.baselines.graphrnn import GraphRNNSample as sample_class
+            name, how = "GraphRNN", "node by node from its start vector"
         given = [_flag(k) for k in (*_CHAIN_ONLY, "init") if getattr(args, k) not in (None, False)]
         given += ["--sampler gibbs"] if args.sampler == "gibbs" else []
         if given:
-            raise CommandError(f"{', '.join(given)}: chain or VAE options; {args.checkpoint} is a CharRNN checkpoint, "
-                               "sampled token by token from its start token")
-        generator = CharRNNGenerator.from_checkpoint(
+            raise CommandError(f"{', '.join(given)}: chain or VAE options; {args.checkpoint} is a {name} checkpoint, "
+                               f"sampled {how}")
+        generator = generator_class.from_checkpoint(
             args.checkpoint, device=args.device, seed=args.seed, batch_size=args.batch_size,
             temperature=args.temperature, payload=payload,
         )  # fmt: skip
-        log.info("checkpoint: %s (a CharRNN)", os.path.abspath(args.checkpoint))
-        stats_names = CharRNNSample.STATS
-    elif family == "graphrnn":
-        from ric.baselines.graphrnn import GraphRNNGenerator, GraphRNNSample
-
-        given = [_flag(k) for k in (*_CHAIN_ONLY, "init") if getattr(args, k) not in (None, False)]
-        given += ["--sampler gibbs"] if args.sampler == "gibbs" else []
-        if given:
-            raise CommandError(f"{', '.join(given)}: chain or VAE options; {args.checkpoint} is a GraphRNN checkpoint, "
-                               "sampled node by node from its start vector")
-        generator = GraphRNNGenerator.from_checkpoint(
-            args.checkpoint, device=args.device, seed=args.seed, batch_size=args.batch_size,
-            temperature=args.temperature, payload=payload,
-        )  # fmt: skip
-        log.info("checkpoint: %s (a GraphRNN)", os.path.abspath(args.checkpoint))
-        stats_names = GraphRNNSample.STATS
+        log.info("checkpoint: %s (a %s)", os.path.abspath(args.checkpoint), name)
+        stats_names = sample_class.STATS
     elif family == "vae":
         from ric.vae.generator import VAEGenerator, VAESample
 
