@@ -16,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(or graph6) whose node order is the one reverse_move refers to, the number of steps k, and the move "
         "that undoes the last step ('stop' when k = 0).",
     )
-    p.add_argument("input", help="molecules (.smi, .csv, .sdf, optionally .gz) or, with --move-set henneberg, "
+    p.add_argument("input", help="molecules (.smi, .csv, .sdf, optionally .gz) or, with --move-set laman, "
                    "Laman graphs (.g6)")
     p.add_argument("-o", "--output", required=True, help="CSV file to write")
     p.add_argument("--move-set", choices=move_set_names(), default="fragment", help="default: fragment")

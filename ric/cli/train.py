@@ -24,11 +24,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "sequence-VAE baselines; charrnn: the SMILES LSTM baseline of MOSES/GuacaMol; graphrnn: the "
         "GraphRNN baseline for graphs (--data: .g6)",
     )
-    p.add_argument("--data", help="training data: molecules (.smi/.csv/.sdf) or, with --move-set henneberg or "
+    p.add_argument("--data", help="training data: molecules (.smi/.csv/.sdf) or, with --move-set laman or "
                    "--model graphrnn, Laman graphs (.g6)")
     p.add_argument("--valid", help="validation data (default: 5%% of --data held out)")
     p.add_argument("--move-set", choices=move_set_names(), default="fragment",
-                   help="fragment (default) or atom: molecules; henneberg: Laman graphs")
+                   help="fragment (default) or atom: molecules; laman: Laman graphs")
     p.add_argument("--vocab", help="fragment vocabulary (default: built from --data)")
     p.add_argument("--out", help="run directory")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint "

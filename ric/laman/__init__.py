@@ -4,7 +4,7 @@
   text and files, and the exact canonical form :func:`~ric.laman.graph.canonical_key`;
 * :mod:`ric.laman.pebble`: the (2,3) pebble game (:func:`~ric.laman.pebble.is_laman`);
 * :mod:`ric.laman.moves`: :class:`~ric.laman.moves.HennebergMoveSet`, the move set
-  ``"henneberg"`` (Henneberg I and II and their inverses);
+  ``"laman"`` (Henneberg I and II and their inverses);
 * :mod:`ric.laman.data`: the paper's random Laman graph generator and the bundled split.
 """
 from __future__ import annotations

@@ -34,15 +34,15 @@ class LamanDomain:
     file_suffix = ".g6"
 
     def build_move_set(self, name: str, *, data: Any = None, vocab: Any = None, max_unusable: float = 1.0) -> Any:
-        """The move set ``name`` (``"henneberg"``); it needs no vocabulary.
+        """The move set ``name`` (``"laman"``); it needs no vocabulary.
 
         Raises:
             ValueError: another name, or a vocabulary.
         """
-        if name != "henneberg":
+        if name != "laman":
             raise ValueError(f"{name!r} is not a Laman move set")
         if vocab:
-            raise ValueError("the henneberg move set takes no vocabulary")
+            raise ValueError("the laman move set takes no vocabulary")
         from ric.laman.moves import HennebergMoveSet
 
         return HennebergMoveSet()

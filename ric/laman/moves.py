@@ -1,4 +1,4 @@
-"""Henneberg moves on Laman graphs: the move set ``"henneberg"`` of the domain ``"laman"``.
+"""Henneberg moves on Laman graphs: the move set ``"laman"`` of the domain ``"laman"``.
 
 States are :class:`~ric.laman.graph.LamanGraph` with at least 3 nodes (the triangle is the
 smallest state; the data start from it). Moves on a state with ``n`` nodes:
@@ -192,7 +192,7 @@ class HennebergMoveSet:
     :data:`ROLE_INV_II_EDGE` (5: inverse II's new edge ``a``, ``b``).
     """
 
-    name = "henneberg"
+    name = "laman"
     domain = "laman"
     node_feature_dim = _DEGREE_CLASSES + 2 * len(_FREQUENCIES) + 1
     edge_feature_dim = 1

@@ -22,7 +22,7 @@ def make_move_set(name: str, **options: Any):
     Args:
         name: a registered move set (:func:`move_set_names`): ``"fragment"`` (needs
             ``vocab=``, a :class:`~ric.molecules.vocab.Vocabulary`), ``"atom"`` (optional
-            ``config=``, an :class:`~ric.molecules.atom.AtomMoveSetConfig`), ``"henneberg"``.
+            ``config=``, an :class:`~ric.molecules.atom.AtomMoveSetConfig`), ``"laman"``.
         options: keyword arguments of the move set's class; ``None`` values are left out.
 
     Raises:

@@ -142,5 +142,5 @@ register_move_set(MoveSetEntry("fragment", "molecules", "ric.molecules.fragment:
                                "the paper's fragment moves over a vocabulary"))
 register_move_set(MoveSetEntry("atom", "molecules", "ric.molecules.atom:AtomMoveSet",
                                "vocabulary-free atom and bond moves"))
-register_move_set(MoveSetEntry("henneberg", "laman", "ric.laman.moves:HennebergMoveSet",
+register_move_set(MoveSetEntry("laman", "laman", "ric.laman.moves:HennebergMoveSet",
                                "Henneberg moves on Laman graphs"))

@@ -18,7 +18,7 @@ class TrainConfig(PlainDataConfig):
         out: run directory (``checkpoint.pt``, ``metrics.csv``, ``config.json``).
         valid: held-out molecules; default: 5% of ``data`` (at most 2,000), drawn with ``seed``.
         move_set: a registered move set (:func:`ric.moves.move_set_names`: ``"fragment"``,
-            ``"atom"``, ``"henneberg"``); default ``"fragment"``.
+            ``"atom"``, ``"laman"``); default ``"fragment"``.
         vocab: fragment vocabulary file; default: built from ``data``.
         epochs: passes over the training molecules (default 10).
         max_steps: stop after this many optimiser steps in total (default: no limit).

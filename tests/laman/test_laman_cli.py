@@ -1,6 +1,6 @@
 """The command line on Laman graphs: the same verbs as for molecules, end to end.
 
-``ric corrupt --check``, ``ric train --move-set henneberg``, ``ric generate`` (graph6 and a
+``ric corrupt --check``, ``ric train --move-set laman``, ``ric generate`` (graph6 and a
 drawing) and ``ric benchmark`` on graphs, plus the mistakes a user makes with graph files.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ def run(tmp_path_factory):
     train = _head(path_of("laman_low", "train"), 60, tmp / "train.g6")
     valid = _head(path_of("laman_low", "valid"), 20, tmp / "valid.g6")
     out = tmp / "run"
-    code = main(["-q", "train", "--move-set", "henneberg", "--data", str(train), "--valid", str(valid),
+    code = main(["-q", "train", "--move-set", "laman", "--data", str(train), "--valid", str(valid),
                  "--out", str(out), "--max-steps", "6", "--batch-size", "8", "--hidden", "16", "--depth", "1",
                  "--set-hidden", "8", "--workers", "0", "--valid-examples", "16", "--log-every", "2"])
     assert code == 0
@@ -39,13 +39,13 @@ def run(tmp_path_factory):
 
 def test_corrupt_check_on_graphs_has_no_failures(tmp_path, capsys):
     data = _head(path_of("laman_low", "train"), 40, tmp_path / "g.g6")
-    code = main(["corrupt", "--move-set", "henneberg", str(data), "-o", str(tmp_path / "ex.csv"), "--check",
+    code = main(["corrupt", "--move-set", "laman", str(data), "-o", str(tmp_path / "ex.csv"), "--check",
                  "--per-molecule", "3"])
     out = capsys.readouterr().out
     assert code == 0 and "0 failures" in out
     rows = (tmp_path / "ex.csv").read_text().splitlines()
     assert rows[0] == "graph6,corrupted,steps,reverse_move" and len(rows) == 1 + 120
-    ms = make_move_set("henneberg")
+    ms = make_move_set("laman")
     for row in rows[1:20]:
         clean, corrupted, steps, move = row.split(",")
         state = from_graph6(corrupted)
@@ -96,13 +96,13 @@ def test_bad_graph_files_are_named_with_their_line(run, tmp_path, capsys):
     lines[4] = "not graph6 at all!"
     lines[9] = "Bg"  # the path 0-1-2: two edges on three nodes, not Laman
     bad.write_text("\n".join(lines) + "\n")
-    code = main(["corrupt", "--move-set", "henneberg", str(bad), "-o", str(tmp_path / "x.csv"), "--strict"])
+    code = main(["corrupt", "--move-set", "laman", str(bad), "-o", str(tmp_path / "x.csv"), "--strict"])
     err = capsys.readouterr().err
     assert code == 2 and f"{bad}, line 5" in err and "Traceback" not in err
-    code = main(["-q", "train", "--move-set", "henneberg", "--data", str(bad), "--out", str(tmp_path / "r"),
+    code = main(["-q", "train", "--move-set", "laman", "--data", str(bad), "--out", str(tmp_path / "r"),
                  "--max-steps", "1", "--max-unusable", "0.01"])
     err = capsys.readouterr().err
     assert code == 2 and str(bad) in err and "28 of 30 graphs usable" in err
-    code = main(["train", "--move-set", "henneberg", "--data", str(run["train"]), "--vocab",
+    code = main(["train", "--move-set", "laman", "--data", str(run["train"]), "--vocab",
                  str(path_of("bundled", "train")), "--out", str(tmp_path / "r2")])
     assert code == 2 and "vocab" in capsys.readouterr().err

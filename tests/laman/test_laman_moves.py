@@ -67,11 +67,11 @@ def _moved_to_end(g: LamanGraph, v: int) -> LamanGraph:
 
 def test_protocol_members(move_set):
     assert isinstance(move_set, MoveSet)
-    assert move_set.name == "henneberg" and move_set.domain == "laman"
+    assert move_set.name == "laman" and move_set.domain == "laman"
     assert move_set.num_set_roles == 6 and move_set.num_atom_classes == 0 and move_set.num_pair_classes == 0
     assert move_set.pair_feature_dim == 0 and move_set.pairs_directed is False
-    assert move_set.to_dict() == {"name": "henneberg"}
-    assert isinstance(HennebergMoveSet.from_dict({"name": "henneberg"}), HennebergMoveSet)
+    assert move_set.to_dict() == {"name": "laman"}
+    assert isinstance(HennebergMoveSet.from_dict({"name": "laman"}), HennebergMoveSet)
     with pytest.raises(ValueError):
         HennebergMoveSet.from_dict({"name": "fragment"})
     from ric.moves.registry import move_set_from_dict, move_set_to_dict

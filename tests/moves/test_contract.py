@@ -42,7 +42,7 @@ def case(request, vocab, zinc_graphs):
 
 
 def test_every_registered_move_set_is_tested():
-    assert {"fragment", "atom", "henneberg"} <= set(move_set_names())
+    assert {"fragment", "atom", "laman"} <= set(move_set_names())
 
 
 def test_protocol_members(case):

@@ -55,7 +55,7 @@ def readme_section(regime: str, seed: int, command: str, files: dict, drawn: int
 
 Random Laman graphs (minimally rigid plane graphs: ``2n - 3`` edges, every ``k >= 2`` nodes
 spanning at most ``2k - 3``), made as in Seff et al. 2019 (arXiv 1907.08268), for the
-``henneberg`` move set (`ric.laman`). Read them with `ric.laman.read_graph6(path)`.
+``laman`` move set (`ric.laman`). Read them with `ric.laman.read_graph6(path)`.
 
 | file | split | graphs | nodes | sha256 |
 |------|-------|--------|-------|--------|
