@@ -4,7 +4,8 @@
   and inference gaps (:mod:`ric.vae.evaluate`);
 * a chain checkpoint (``ric train``, e.g. the bundled model): reverse-move NLL and top-1 against
   the stop-only baseline, stop calibration, exact recovery by corruption depth, heavy-atom change
-  per transition and a stationarity curve (:mod:`ric.molecules.diagnostics`).
+  per transition and a stationarity curve (:mod:`ric.molecules.diagnostics`); the chains use the
+  sampler settings recorded in the checkpoint (as ``ric generate``), every transition scored.
 
 The options of one family given with a checkpoint of the other are refused in one line.
 """
@@ -41,7 +42,7 @@ VAE_OPTIONS = {"iwae_k": "--iwae-k", "elbo_samples": "--elbo-samples", "gap_exam
                "gap_steps": "--gap-steps", "traversal": "--traversal"}
 CHAIN_OPTIONS = {"examples": "--examples", "max_depth": "--max-depth", "recovery_molecules": "--recovery-molecules",
                  "recovery_cap": "--recovery-cap", "chains": "--chains", "transitions": "--transitions",
-                 "batch_size": "--batch-size"}  # fmt: skip
+                 "batch_size": "--batch-size", "processes": "--processes"}  # fmt: skip
 
 
 class _Given(argparse.Action):
@@ -119,6 +120,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        action=_Given, help="transition counts at which the chains' states are scored (default "
                        f"{' '.join(map(str, TRANSITIONS))}; the chains run to the largest: 1 10 100 1000 takes "
                        "about 16 min with 64 chains)")
+    chain.add_argument("--processes", type=positive_int, default=2, metavar="N", action=_Given,
+                       help="worker processes the chains are split over (default 2)")
     chain.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, metavar="N", action=_Given,
                        help=f"states per network call for the examples and the recovery (default {BATCH_SIZE})")
     p.set_defaults(run=run, given_options=None)
@@ -241,7 +244,7 @@ def _run_chain(args: argparse.Namespace, checkpoint, data, out, log) -> int:
     from ric.cli.main import CommandError
     from ric.files import atomic_write, output_file
     from ric.molecules.diagnostics import evaluate_chain, plot_diagnostics
-    from ric.sampling.generator import load_model
+    from ric.sampling.generator import chain_config, load_model
 
     png = None
     if out is not None:
@@ -276,6 +279,7 @@ def _run_chain(args: argparse.Namespace, checkpoint, data, out, log) -> int:
         depths=range(1, args.max_depth + 1), recovery_molecules=args.recovery_molecules,
         recovery_cap=args.recovery_cap, chains=args.chains, transitions=args.transitions, seed=args.seed,
         batch_size=args.batch_size, device=str(next(model.parameters()).device), progress=not args.quiet,
+        chain_config=chain_config(payload, thin=1, burn_in=0), processes=args.processes,
     )  # fmt: skip
     report = {"checkpoint": str(args.checkpoint), "data": str(args.data), "step": payload.get("step"),
               "skipped": stats.total_skipped, **result.as_dict()}  # fmt: skip

@@ -37,6 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     chain.add_argument("--revisit", choices=("stop", "continue"),
                        help="when a reconstruction returns to a state it visited: stop there (default, as the "
                        "published sampler) or continue until the network draws stop or the cap")
+    chain.add_argument("--processes", type=positive_int,
+                       help="worker processes the chains are split over (default 2 on the CPU, 1 on a GPU); "
+                       "the samples of a seed are fixed for a given number of processes")
     chain.add_argument("--uniform", action="store_true", help="uniformly random legal moves instead of the network")
     p.add_argument("--temperature", type=positive_float, default=1.0, help="softmax temperature (default 1)")
     p.add_argument("--sampler", choices=("ancestral", "gibbs"),
@@ -46,7 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-_CHAIN_ONLY = ("scaffold", "uniform", "burn_in", "thin", "max_atoms", "max_reconstruction_steps", "revisit", "steps_mean")
+_CHAIN_ONLY = ("scaffold", "uniform", "burn_in", "thin", "max_atoms", "max_reconstruction_steps", "revisit", "steps_mean",
+               "processes")
 
 
 def _flag(name: str) -> str:
@@ -178,6 +182,7 @@ def _chain_generator(args: argparse.Namespace, payload: dict):
         batch_size=args.batch_size,
         seed=args.seed,
         scaffold=args.scaffold,
+        processes=args.processes,
         max_atoms=args.max_atoms,
         temperature=args.temperature,
         payload=payload,

@@ -651,6 +651,7 @@ def run_chains(
     seed: int = 0,
     device: Any = "cpu",
     progress: bool = False,
+    processes: int = 1,
 ) -> tuple[AtomChange, Stationarity]:
     """Parts 4 and 5: run ``chains`` chains from ``starts`` up to ``max(transitions)``.
 
@@ -666,6 +667,8 @@ def run_chains(
         seed: the chains' seed.
         device: where ChemNet runs.
         progress: tqdm bars.
+        processes: worker processes the chains are split over (default 1; see
+            :meth:`~ric.sampling.chain.ChainSampler.run`).
     """
     from ric.sampling.chain import ChainConfig, ChainSampler
 
@@ -684,7 +687,7 @@ def run_chains(
     deltas, changed, ended, finished = [], 0, {"stop": 0, "revisit": 0, "cap": 0}, 0
     bar = _progress(chains * last_t, "chains", "transition", progress)
     try:
-        for sample in sampler.run(chains, seed):
+        for sample in sampler.run(chains, seed, processes=processes):
             c, t = sample.chain, sample.transition
             if t > last_t:
                 continue
@@ -804,6 +807,7 @@ def evaluate_chain(
     batch_size: int = 64,
     device: Any = "cpu",
     progress: bool = False,
+    processes: int = 1,
 ) -> ChainDiagnostics:
     """All five diagnostics of a chain model on held-out molecules.
 
@@ -827,6 +831,7 @@ def evaluate_chain(
         batch_size: states per network call in parts 1-3.
         device: where ChemNet runs.
         progress: tqdm bars.
+        processes: worker processes of the chains of parts 4-5 (default 1).
     """
     from ric.sampling.chain import ChainConfig
 
@@ -858,7 +863,7 @@ def evaluate_chain(
         config = chain_config or ChainConfig(steps_mean=steps_mean)
         result.atom_change, result.stationarity = run_chains(
             model, move_set, starts, reference, chains=chains, transitions=transitions, config=config, seed=seed,
-            device=device, progress=progress)  # fmt: skip
+            device=device, progress=progress, processes=processes)  # fmt: skip
         result.seconds["chains"] = time.perf_counter() - t0
         logger.info("stationarity (t: KL score, FCD): start %s; %s",
                     _fmt_point(result.stationarity.start),

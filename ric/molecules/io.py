@@ -44,6 +44,7 @@ __all__ = [
     "MoleculeFileError",
     "ReadStats",
     "read_smiles_records",
+    "raw_smiles",
     "read_molecules",
     "write_molecules",
     "SmilesWriter",
@@ -468,6 +469,12 @@ def read_smiles_records(
     if stats is not None:
         stats.path = str(path)
     return _checked_records(path, raw, strict, stats)
+
+
+def raw_smiles(path: PathLike, smiles_column: str | None = None) -> list[str]:
+    """The SMILES texts of a molecule file as written, without parsing them (records with
+    no SMILES field are left out). Errors as :func:`read_smiles_records`."""
+    return [record.smiles for record, problem in _raw_records(path, smiles_column, None) if problem is None]
 
 
 def _checked_records(

@@ -3,9 +3,31 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import MessagePassing
 
-__all__ = ["BondMessagePassing", "mlp"]
+__all__ = ["BondMessagePassing", "mlp", "scatter_sum", "scatter_mean", "scatter_max"]
+
+
+def scatter_sum(src: Tensor, index: Tensor, size: int) -> Tensor:
+    """Row sums of ``src`` grouped by ``index``.
+
+    Shapes:
+        src ``[M, F]``, index ``[M]`` (values in ``[0, size)``) -> ``[size, F]``.
+    """
+    return src.new_zeros((size, src.shape[1])).scatter_add_(0, index.view(-1, 1).expand_as(src), src)
+
+
+def scatter_mean(src: Tensor, index: Tensor, size: int) -> Tensor:
+    """Row means of ``src`` grouped by ``index`` (zero for an empty group); shapes as
+    :func:`scatter_sum`."""
+    count = src.new_zeros(size).scatter_add_(0, index, src.new_ones(src.shape[0])).clamp(min=1)
+    return scatter_sum(src, index, size) / count.view(-1, 1)
+
+
+def scatter_max(src: Tensor, index: Tensor, size: int) -> Tensor:
+    """Elementwise row maxima of ``src`` grouped by ``index`` (zero for an empty group);
+    shapes as :func:`scatter_sum`."""
+    out = src.new_zeros((size, src.shape[1]))
+    return out.scatter_reduce_(0, index.view(-1, 1).expand_as(src), src, reduce="amax", include_self=False)
 
 
 def mlp(sizes: list[int], activation: type[nn.Module] = nn.SiLU) -> nn.Sequential:
@@ -18,7 +40,7 @@ def mlp(sizes: list[int], activation: type[nn.Module] = nn.SiLU) -> nn.Sequentia
     return nn.Sequential(*layers)
 
 
-class BondMessagePassing(MessagePassing):
+class BondMessagePassing(nn.Module):
     """GINE-style message passing with bond features and a residual, normalised update.
 
     ``m_i = Σ_{j→i} SiLU(h_j + W_e e_ji)``, ``h_i' = LayerNorm(h_i + MLP(h_i + m_i))``.
@@ -40,14 +62,13 @@ class BondMessagePassing(MessagePassing):
     """
 
     def __init__(self, hidden: int, bond_dim: int) -> None:
-        super().__init__(aggr="add")
+        super().__init__()
         self.bond = nn.Linear(bond_dim, hidden)
         self.update_mlp = mlp([hidden, hidden, hidden])
         self.norm = nn.LayerNorm(hidden)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
-        messages = self.propagate(edge_index, x=x, bond=self.bond(edge_attr))
+        source, target = edge_index[0], edge_index[1]
+        per_edge = torch.nn.functional.silu(x.index_select(0, source) + self.bond(edge_attr))
+        messages = scatter_sum(per_edge, target, x.shape[0])
         return self.norm(x + self.update_mlp(x + messages))
-
-    def message(self, x_j: Tensor, bond: Tensor) -> Tensor:
-        return torch.nn.functional.silu(x_j + bond)

@@ -26,11 +26,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.nn import global_max_pool, global_mean_pool
 
 from ric.moves.encoding import KIND_ATOM, KIND_PAIR, KIND_SET, KIND_STOP
 from ric.nn.heads import segment_argmax, segment_log_softmax, segment_logsumexp
-from ric.nn.layers import BondMessagePassing, mlp
+from ric.nn.layers import BondMessagePassing, mlp, scatter_max, scatter_mean
 
 __all__ = ["ModelConfig", "ReconstructionModel", "CandidateScores", "BlockScores"]
 
@@ -334,7 +333,8 @@ class ReconstructionModel(nn.Module):
         h = self.atom_in(batch.x)
         for layer in self.layers:
             h = layer(h, batch.edge_index, batch.edge_attr)
-        pooled = torch.cat([global_mean_pool(h, batch.batch), global_max_pool(h, batch.batch)], dim=1)
+        size = batch.num_graphs
+        pooled = torch.cat([scatter_mean(h, batch.batch, size), scatter_max(h, batch.batch, size)], dim=1)
         return h, self.graph_out(pooled)
 
     def _role_set_logits(self, h: Tensor, g: Tensor, members: Tensor, roles: Tensor, set_graph: Tensor,

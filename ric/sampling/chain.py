@@ -321,18 +321,37 @@ class ChainSampler:
         return min(cap, max(1, chain.corruption_steps)) if self.config.match_corruption else cap
 
     # ------------------------------------------------------------------ public
-    def run(self, num_chains: int, seed: int = 0) -> Iterator[Sample]:
+    def run(self, num_chains: int, seed: int = 0, processes: int = 1) -> Iterator[Sample]:
         """Run ``num_chains`` chains together forever, yielding samples as they complete.
 
         Args:
             num_chains: chains advanced in one batch.
             seed: fixes every draw: chain ``c`` uses the generator of ``(seed, c)``.
+            processes: split the chains over this many worker processes (default 1: run
+                them here). The samples come in the same order either way (by step, then
+                chain); their states agree up to the last bits of the network's float
+                arithmetic, which depend on how the chains are batched (as they do on the
+                number of torch threads), so a seed fixes the output for a given
+                ``processes``.
         """
-        chains = []
-        for c, start in enumerate(chain_starts(len(self.initial), num_chains, seed)):
-            chains.append(
-                _Chain(c, np.random.default_rng([seed, c]), self.initial[start], self.protected[start])
-            )
+        if num_chains < 1:
+            raise ValueError(f"num_chains must be >= 1, got {num_chains}")
+        processes = max(1, min(int(processes), num_chains))
+        if processes == 1:
+            for samples in self._steps(range(num_chains), num_chains, seed):
+                yield from samples
+        else:
+            yield from _run_parallel(self, num_chains, seed, processes)
+
+    def _steps(self, chain_ids: Sequence[int], num_chains: int, seed: int) -> Iterator[list[Sample]]:
+        """Advance the chains ``chain_ids`` of a run of ``num_chains`` by one reconstruction
+        step at a time, forever; yields each step's finished samples (often none), in
+        chain order."""
+        starts = chain_starts(len(self.initial), num_chains, seed)
+        chains = [
+            _Chain(c, np.random.default_rng([seed, c]), self.initial[starts[c]], self.protected[starts[c]])
+            for c in chain_ids
+        ]
         while True:
             for chain in chains:
                 if chain.working is None:
@@ -340,6 +359,7 @@ class ChainSampler:
             encodings = [self.move_set.encode_moves(ch.working) for ch in chains]
             features = [self.move_set.featurise(ch.working) for ch in chains]
             all_logits = self.scorer(features, encodings)
+            finished = []
             for chain, logits, enc in zip(chains, all_logits, encodings):
                 move, new = self._draw(chain, logits, enc)
                 ended = None
@@ -360,4 +380,88 @@ class ChainSampler:
                 if ended is not None:
                     sample = self._finish(chain, ended)
                     if sample is not None:
-                        yield sample
+                        finished.append(sample)
+            yield finished
+
+
+# ---------------------------------------------------------------------- worker processes
+class _WorkerFailed:
+    """What a worker sends instead of a step's samples when it fails."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _worker(sampler: ChainSampler, chain_ids: range, num_chains: int, seed: int, threads: int, queue: Any) -> None:
+    """Body of a worker process: run its chains, one queue message (a list of samples) per step."""
+    import traceback
+
+    try:
+        torch.set_num_threads(threads)
+        for samples in sampler._steps(chain_ids, num_chains, seed):
+            queue.put(samples)
+    except KeyboardInterrupt:
+        pass
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises
+        queue.put(_WorkerFailed(traceback.format_exc()))
+
+
+def _start_method(sampler: ChainSampler) -> str:
+    """``fork`` where the platform has it and the network runs on the CPU (nothing is
+    pickled, start-up is instant); ``spawn`` otherwise (CUDA cannot be forked)."""
+    import multiprocessing
+
+    model = getattr(sampler.scorer, "model", None)
+    on_cpu = model is None or all(p.device.type == "cpu" for p in model.parameters())
+    return "fork" if on_cpu and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def _run_parallel(sampler: ChainSampler, num_chains: int, seed: int, processes: int) -> Iterator[Sample]:
+    """:meth:`ChainSampler.run` with the chains split into ``processes`` contiguous blocks,
+    one worker process each. The parent takes one message per step from every worker in
+    turn, so samples come in the single-process order (step, then chain)."""
+    import multiprocessing
+    import os
+    import queue as queue_module
+
+    ctx = multiprocessing.get_context(_start_method(sampler))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = max(1, cores // processes)
+    bounds = np.linspace(0, num_chains, processes + 1).round().astype(int)
+    queues = [ctx.Queue(maxsize=64) for _ in range(processes)]
+    workers = [
+        ctx.Process(
+            target=_worker,
+            args=(sampler, range(int(lo), int(hi)), num_chains, seed, threads, q),
+            daemon=True,
+            name=f"ric-chains-{i}",
+        )
+        for i, (lo, hi, q) in enumerate(zip(bounds[:-1], bounds[1:], queues))
+    ]
+    logger.debug("chains in %d worker processes (%s, %d torch thread(s) each)", processes, ctx.get_start_method(), threads)
+    try:
+        for w in workers:
+            w.start()
+        while True:
+            for w, q in zip(workers, queues):
+                while True:
+                    try:
+                        message = q.get(timeout=1.0)
+                        break
+                    except queue_module.Empty:
+                        if not w.is_alive():
+                            raise RuntimeError(
+                                f"chain worker process {w.name} ended unexpectedly (exit code {w.exitcode})"
+                            ) from None
+                if isinstance(message, _WorkerFailed):
+                    raise RuntimeError(f"chain worker process {w.name} failed:\n{message.message}")
+                yield from message
+    finally:
+        for w in workers:
+            if w.is_alive():
+                w.terminate()
+        for w in workers:
+            w.join()
+        for q in queues:
+            q.cancel_join_thread()
+            q.close()

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 from ric.package_data import default_checkpoint
 from ric.sampling.chain import ChainConfig, ChainSampler, NetworkScorer, Sample, UniformScorer
 
-__all__ = ["Generator", "ChainGenerator", "DEFAULT_CHECKPOINT", "load_model", "find_starts"]
+__all__ = ["Generator", "ChainGenerator", "DEFAULT_CHECKPOINT", "load_model", "find_starts", "chain_config"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,21 @@ def find_starts(
     return domain_of(move_set).find_starts(texts, move_set, count, seed, scaffold=scaffold, max_atoms=max_atoms)
 
 
+def chain_config(payload: dict, **options: Any) -> ChainConfig:
+    """The chain settings of a checkpoint: ``options`` (:class:`ChainConfig` fields), then
+    the sampler settings recorded in it (``payload["sampler"]``, set when a model is
+    released with the settings it was benchmarked with), then the training's corruption
+    length for ``steps_mean``, then the defaults."""
+    fields = set(ChainConfig.__dataclass_fields__)
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        raise TypeError(f"not chain settings: {', '.join(unknown)}")
+    settings = {k: v for k, v in (payload.get("sampler") or {}).items() if k in fields}
+    settings.setdefault("steps_mean", payload.get("corruption", {}).get("steps_mean", 5.0))
+    settings.update(options)
+    return ChainConfig(**settings)
+
+
 def _is_default(checkpoint: str | os.PathLike) -> bool:
     """Whether ``checkpoint`` is the bundled default model's file."""
     try:
@@ -139,6 +154,9 @@ class ChainGenerator:
         batch_size: chains advanced together (default 64).
         seed: default seed of :meth:`generate` (default 0).
         scaffold: SMARTS/SMILES kept intact in every state (default none).
+        processes: worker processes the chains are split over (default ``None``: 2 when the
+            network runs on the CPU, else 1); see :meth:`ChainSampler.run`. The samples for
+            a seed are fixed for a given number of processes (and batch size).
     """
 
     def __init__(
@@ -150,7 +168,10 @@ class ChainGenerator:
         batch_size: int = 64,
         seed: int = 0,
         scaffold: str | None = None,
+        processes: int | None = None,
     ) -> None:
+        if processes is not None and processes < 1:
+            raise ValueError(f"processes must be >= 1, got {processes}")
         self.move_set = move_set
         self.model = model
         self.starts = list(starts)
@@ -158,6 +179,17 @@ class ChainGenerator:
         self.batch_size = batch_size
         self.seed = seed
         self.scaffold = scaffold
+        self.processes = processes
+
+    @property
+    def num_processes(self) -> int:
+        """Worker processes used: :attr:`processes`, or by default 2 for a network (or
+        none) on the CPU and 1 for one on a GPU."""
+        if self.processes is not None:
+            return self.processes
+        if self.model is None:
+            return 2
+        return 2 if all(p.device.type == "cpu" for p in self.model.parameters()) else 1
 
     @classmethod
     def from_checkpoint(
@@ -179,7 +211,7 @@ class ChainGenerator:
             device: where the network runs (default ``"auto"``).
             uniform: replace the network by uniformly random legal moves.
             payload: the checkpoint's contents when already loaded (default: read ``path``).
-            options: ``batch_size``, ``seed``, ``scaffold`` and :class:`ChainConfig` fields;
+            options: ``batch_size``, ``seed``, ``scaffold``, ``processes`` and :class:`ChainConfig` fields;
                 chain settings not given come from the checkpoint's recorded sampler settings
                 (``payload["sampler"]``, if any), and ``steps_mean`` then from its training.
         """
@@ -200,17 +232,12 @@ class ChainGenerator:
         chain_fields = set(ChainConfig.__dataclass_fields__)
         chain_options = {k: v for k, v in options.items() if k in chain_fields}
         other = {k: v for k, v in options.items() if k not in chain_fields}
-        # Defaults: the checkpoint's recorded sampler settings (``payload["sampler"]``, set when a
-        # model is released with the settings it was benchmarked with), then the training's
-        # corruption length. Options given here win.
-        recorded = {k: v for k, v in (payload.get("sampler") or {}).items() if k in chain_fields}
-        for key, value in recorded.items():
-            chain_options.setdefault(key, value)
-        chain_options.setdefault("steps_mean", payload.get("corruption", {}).get("steps_mean", 5.0))
+        recorded = payload.get("sampler") or {}
         if recorded:
             logger.info("sampler settings recorded in the checkpoint: %s (given options override them)",
                         ", ".join(f"{k}={v}" for k, v in sorted(recorded.items())))
-        return cls(move_set, None if uniform else model, starts, ChainConfig(**chain_options), **other)
+        config = chain_config(payload, **chain_options)
+        return cls(move_set, None if uniform else model, starts, config, **other)
 
     def _sampler(self, seed: int, batch_size: int) -> ChainSampler:
         initial, protected = find_starts(
@@ -255,7 +282,7 @@ class ChainGenerator:
         try:
             if sampler is None:
                 return
-            for sample in sampler.run(batch_size, seed):
+            for sample in sampler.run(batch_size, seed, processes=self.num_processes):
                 yield sample
                 produced += 1
                 if bar is not None:

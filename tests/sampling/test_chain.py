@@ -225,3 +225,37 @@ def test_pruned_gumbel_argmax_equals_the_full_computation():
             u[rng.integers(n)] = 0.0
         assert _gumbel_argmax(logits, u) == int(np.argmax(logits + _gumbel(u)))
     assert _gumbel_argmax(np.full(5, -np.inf), rng.random(5)) == 0
+
+
+@pytest.mark.parametrize("use_model", [False, True])
+def test_worker_processes_give_the_single_process_samples_in_order(fragment_set, tiny_model, zinc_smiles, use_model):
+    model = tiny_model if use_model else None
+    one = list(_generator(fragment_set, model, zinc_smiles[:50], batch_size=5, seed=2, processes=1).sample(30))
+    for processes in (2, 3):
+        many = list(_generator(fragment_set, model, zinc_smiles[:50], batch_size=5, seed=2, processes=processes).sample(30))
+        # Same texts and statistics in the same order (by step, then chain).
+        assert [(s.text, s.stats_row()) for s in many] == [(s.text, s.stats_row()) for s in one]
+
+
+def test_worker_processes_end_with_the_iterator(fragment_set, zinc_smiles):
+    import multiprocessing
+
+    gen = _generator(fragment_set, None, zinc_smiles[:20], batch_size=4, seed=0, processes=2)
+    it = gen.sample(1000)
+    next(it)
+    assert len(multiprocessing.active_children()) == 2
+    it.close()
+    assert multiprocessing.active_children() == []
+
+
+class _FailingScorer:
+    def __call__(self, features, encodings):
+        raise RuntimeError("scorer broke on purpose")
+
+
+def test_a_failing_worker_raises_in_the_parent_with_its_error(fragment_set, zinc_graphs):
+    from ric.sampling.chain import ChainSampler
+
+    sampler = ChainSampler(fragment_set, _FailingScorer(), zinc_graphs[:4], FAST)
+    with pytest.raises(RuntimeError, match="scorer broke on purpose"):
+        next(sampler.run(4, seed=0, processes=2))
