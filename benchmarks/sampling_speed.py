@@ -8,7 +8,12 @@ construction) and the share of time spent in each stage of a chain step. Peak me
 
 Usage::
 
-    python benchmarks/sampling_speed.py --batch-sizes 1 64 256 --n 500 --repeats 3
+    python benchmarks/sampling_speed.py --batch-sizes 1 64 256 --processes 1 2 --n 500 --repeats 3
+
+With ``--processes``, each batch size is also run with the chains split over that many
+worker processes (``ChainGenerator(processes=...)``); the stage shares are measured in
+this process, so only the single-process rows have them. A release without worker
+processes runs the single-process rows only.
 """
 from __future__ import annotations
 
@@ -59,6 +64,7 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64, 256])
     parser.add_argument("--n", type=int, default=500, help="molecules per timed run (default 500)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--processes", type=int, nargs="+", default=[1], help="worker processes (default 1)")
     parser.add_argument("--memory-n", type=int, nargs="*", default=[], help="also measure peak RSS for these n")
     parser.add_argument("--child", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -66,6 +72,8 @@ def main() -> None:
     if args.child:  # peak-memory child: generate n with batch b, print max RSS in MiB
         n, b = args.child
         gen = ChainGenerator.from_checkpoint(args.checkpoint, device="cpu", batch_size=b)
+        if hasattr(gen, "processes"):
+            gen.processes = 1
         unique = set()
         for s in gen.sample(n):
             unique.add(s.text)
@@ -77,27 +85,33 @@ def main() -> None:
     print(f"date {datetime.date.today()}, ric {ric.__version__}, RDKit {rdkit.__version__}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} torch threads, {platform.processor() or platform.machine()}")
     print(f"command: python benchmarks/sampling_speed.py --batch-sizes {' '.join(map(str, args.batch_sizes))} "
-          f"--n {args.n} --repeats {args.repeats}")
+          f"--processes {' '.join(map(str, args.processes))} --n {args.n} --repeats {args.repeats}")
     stages = ("corruption", "featurise", "move encoding", "network (collate + forward)",
               "draw + apply + validity check", "state key (revisit check)")
-    print("\n| batch size | samples/s (median) | runs | " + " | ".join(
+    print("\n| batch size | processes | samples/s (median) | runs | " + " | ".join(
         ["corruption", "featurise", "encoding", "network", "draw+apply", "key"]) + " |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for b in args.batch_sizes:
-        gen = ChainGenerator.from_checkpoint(args.checkpoint, device="cpu", batch_size=b)
-        rates = []
-        timers.clear()
-        total = 0.0
-        for r in range(args.repeats):
-            start = time.perf_counter()
-            texts = [s.text for s in gen.sample(args.n, seed=r)]
-            elapsed = time.perf_counter() - start
-            total += elapsed
-            rates.append(len(texts) / elapsed)
-        # encoding runs inside no other timed stage; the draw's validity check is part of draw + apply
-        shares = [timers[k] / total for k in stages]
-        print(f"| {b} | {statistics.median(rates):.1f} | {', '.join(f'{x:.1f}' for x in rates)} | "
-              + " | ".join(f"{100 * s:.0f}%" for s in shares) + " |")
+        for processes in args.processes:
+            gen = ChainGenerator.from_checkpoint(args.checkpoint, device="cpu", batch_size=b)
+            if not hasattr(gen, "processes"):  # a release without worker processes
+                if processes != 1:
+                    continue
+            else:
+                gen.processes = processes
+            rates = []
+            timers.clear()
+            total = 0.0
+            for r in range(args.repeats):
+                start = time.perf_counter()
+                texts = [s.text for s in gen.sample(args.n, seed=r)]
+                elapsed = time.perf_counter() - start
+                total += elapsed
+                rates.append(len(texts) / elapsed)
+            # encoding runs inside no other timed stage; the draw's validity check is part of draw + apply
+            shares = [f"{100 * timers[k] / total:.0f}%" if processes == 1 or b == 1 else "-" for k in stages]
+            print(f"| {b} | {processes} | {statistics.median(rates):.1f} | {', '.join(f'{x:.1f}' for x in rates)} | "
+                  + " | ".join(shares) + " |", flush=True)
     for n in args.memory_n:
         for b in args.batch_sizes[-1:]:
             out = subprocess.run([sys.executable, __file__, "--checkpoint", args.checkpoint, "--child", str(n), str(b)],

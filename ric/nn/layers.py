@@ -13,7 +13,7 @@ def scatter_sum(src: Tensor, index: Tensor, size: int) -> Tensor:
     Shapes:
         src ``[M, F]``, index ``[M]`` (values in ``[0, size)``) -> ``[size, F]``.
     """
-    return src.new_zeros((size, src.shape[1])).scatter_add_(0, index.view(-1, 1).expand_as(src), src)
+    return src.new_zeros((size, src.shape[1])).index_add_(0, index, src)
 
 
 def scatter_mean(src: Tensor, index: Tensor, size: int) -> Tensor:

@@ -426,7 +426,9 @@ def _run_parallel(sampler: ChainSampler, num_chains: int, seed: int, processes: 
 
     ctx = multiprocessing.get_context(_start_method(sampler))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    threads = max(1, cores // processes)
+    # A forked child must not start OpenMP threads (GNU OpenMP is not fork-safe once the parent
+    # has used its pool); more processes, not threads, use more cores then.
+    threads = 1 if ctx.get_start_method() == "fork" else max(1, cores // processes)
     bounds = np.linspace(0, num_chains, processes + 1).round().astype(int)
     queues = [ctx.Queue(maxsize=64) for _ in range(processes)]
     workers = [
