@@ -6,6 +6,12 @@ encoding, locating the label among the candidates, collation into batches
 number of atoms, legal candidates and pairs per corrupted molecule.
 
     python benchmarks/training_profile.py [--molecules 640] [--batch-size 64] [--hidden 128] [--depth 4]
+        [--vocab VOCAB] [--data SMILES] [--atoms LO HI] [--steps-mean 5] [--clock wall|cpu]
+
+``--vocab`` and ``--data`` (default: the bundled vocabulary and training split) measure how
+the costs grow with the vocabulary, ``--atoms LO HI`` (heavy atoms of the clean molecule)
+with molecule size. ``--clock cpu`` times with the process's CPU clock, which other jobs
+on a shared machine disturb less than the wall clock (default wall).
 """
 from __future__ import annotations
 
@@ -21,7 +27,13 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--depth", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3, help="timings of the network stage (median)")
+    parser.add_argument("--vocab", help="fragment vocabulary (default: the bundled one)")
+    parser.add_argument("--data", help="molecules (default: the bundled training split)")
+    parser.add_argument("--atoms", type=int, nargs=2, metavar=("LO", "HI"), help="only molecules with LO..HI heavy atoms")
+    parser.add_argument("--steps-mean", type=float, default=5.0, help="mean corruption length (default 5)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     args = parser.parse_args()
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
 
     import numpy as np
     import torch
@@ -37,9 +49,11 @@ def main() -> None:
 
     torch.set_num_threads(1)
     folder = bundled_dir()
-    move_set = make_move_set("fragment", vocab=Vocabulary.load(folder / "zinc_vocab.txt"))
+    move_set = make_move_set("fragment", vocab=Vocabulary.load(args.vocab or folder / "zinc_vocab.txt"))
     graphs = []
-    for _, _, graph in read_molecules(folder / "zinc_train.smi"):
+    for _, _, graph in read_molecules(args.data or folder / "zinc_train.smi"):
+        if args.atoms and not args.atoms[0] <= graph.num_atoms <= args.atoms[1]:
+            continue
         if move_set.check_state(graph) is None:
             graphs.append(graph)
         if len(graphs) == args.molecules:
@@ -47,11 +61,11 @@ def main() -> None:
     n = len(graphs)
 
     def timed(f):
-        start = time.perf_counter()
+        start = clock()
         out = f()
-        return out, (time.perf_counter() - start) / n * 1e3
+        return out, (clock() - start) / n * 1e3
 
-    examples, t_corrupt = timed(lambda: [corrupt(move_set, g, example_rng(0, 0, i), CorruptionConfig())
+    examples, t_corrupt = timed(lambda: [corrupt(move_set, g, example_rng(0, 0, i), CorruptionConfig(steps_mean=args.steps_mean))
                                          for i, g in enumerate(graphs)])
     features, t_feat = timed(lambda: [featurise(e.corrupted) for e in examples])
     encodings, t_enc = timed(lambda: [move_set.encode_moves(e.corrupted) for e in examples])
@@ -74,8 +88,13 @@ def main() -> None:
     steps()  # warm-up
     t_net = float(np.median([timed(steps)[1] for _ in range(args.repeats)]))
     total = t_corrupt + t_feat + t_enc + t_data + t_collate + t_net
-    print(f"{n} examples, batch {args.batch_size}, hidden {args.hidden}, depth {args.depth}, one thread, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    import resource
+
+    print(f"{n} examples ({np.mean([g.num_atoms for g in graphs]):.1f} heavy atoms before corruption), batch "
+          f"{args.batch_size}, hidden {args.hidden}, depth {args.depth}, one thread, {args.clock} clock, "
+          f"load average {os.getloadavg()[0]:.2f}; vocabulary {len(move_set.vocab.fragments)} fragments, "
+          f"{sum(p.numel() for p in model.parameters()):,} parameters, peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     print("| stage | ms per example |\n|---|---|")
     for name, value in [("corruption", t_corrupt), ("featurise", t_feat), ("legal-move encoding", t_enc),
                         ("locate the label", t_data), ("collation", t_collate),

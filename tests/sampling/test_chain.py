@@ -259,3 +259,25 @@ def test_a_failing_worker_raises_in_the_parent_with_its_error(fragment_set, zinc
     sampler = ChainSampler(fragment_set, _FailingScorer(), zinc_graphs[:4], FAST)
     with pytest.raises(RuntimeError, match="scorer broke on purpose"):
         next(sampler.run(4, seed=0, processes=2))
+
+
+def test_chain_config_precedence_options_then_recorded_then_training():
+    from ric.sampling.generator import chain_config
+
+    payload = {"corruption": {"steps_mean": 5.0}, "sampler": {"steps_mean": 2.0, "thin": 6}}
+    assert chain_config(payload).steps_mean == 2.0 and chain_config(payload).thin == 6
+    assert chain_config(payload, thin=1, burn_in=3) == ChainConfig(steps_mean=2.0, thin=1, burn_in=3)
+    assert chain_config({"corruption": {"steps_mean": 3.0}}) == ChainConfig(steps_mean=3.0)
+    with pytest.raises(TypeError, match="batch_size"):
+        chain_config(payload, batch_size=4)
+
+
+def test_unparsable_starting_lines_are_skipped(tmp_path, fragment_set, tiny_model, zinc_smiles):
+    from ric.molecules.domain import MOLECULES
+
+    path = tmp_path / "starts.smi"
+    path.write_text("\n".join(["C1CC", "not_a_smiles", *zinc_smiles[:5]]) + "\n")
+    texts = MOLECULES.read_texts(path)
+    assert texts[:2] == ["C1CC", "not_a_smiles"] and len(texts) == 7  # read as written, not parsed
+    samples = _generator(fragment_set, tiny_model, texts, batch_size=4, seed=0, processes=1).generate(8)
+    assert len(samples) == 8 and all(_valid_connected(s) for s in samples)
