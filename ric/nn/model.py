@@ -164,17 +164,19 @@ class BlockScores:
             return out
         if not torch.is_grad_enabled() and self.hidden.size(0) * self.last.out_features <= self.FULL_TABLE_MAX:
             return self._flat_from_full_table(out)
-        # The tables, flattened and concatenated, hold block after block (groups cover
-        # consecutive blocks), each block's row ``width`` entries long: entry ``e`` is
-        # position ``e - first[block]`` of its block, a candidate when below its count.
-        blocks, groups = self.blocks, self.blocks.groups
-        width = torch.repeat_interleave(groups[:, 3], groups[:, 1] - groups[:, 0])
-        block = torch.repeat_interleave(torch.arange(width.numel(), device=out.device), width)
-        first = torch.cumsum(width, 0) - width
-        within = torch.arange(block.numel(), device=out.device) - first[block]
-        keep = within < blocks.count[block]
-        values = torch.cat([t.reshape(-1) for t in self.tables])
-        return out.index_copy(0, (blocks.offset[block] + within)[keep], values[keep])
+        # One small product per class list (a few dozen in a batch): broadcasting the block
+        # offsets is cheaper than gathering per-entry indices over the whole table.
+        index, values = [], []
+        for (lo, hi, _, width, full), table in zip(self.group_rows, self.tables):
+            positions = self.blocks.offset[lo:hi, None] + torch.arange(width, device=table.device)
+            if full:
+                index.append(positions.reshape(-1))
+                values.append(table.reshape(-1))
+            else:
+                keep = torch.arange(width, device=table.device) < self.blocks.count[lo:hi, None]
+                index.append(positions[keep])
+                values.append(table[keep])
+        return out.index_copy(0, torch.cat(index), torch.cat(values))
 
 
     def _flat_from_full_table(self, out: Tensor) -> Tensor:
