@@ -9,7 +9,7 @@ W1, generation seconds) that it also writes to ``OUT/sweep.md``.
 Usage::
 
     python benchmarks/sampler_sweep.py --checkpoint CKPT --settings 2/1 2/3 2/6 5/1 \\
-        -n 3000 --reference ric/data/bundled/zinc_test.smi --out REPORT_DIR
+        -n 3000 --reference ric/data/bundled/zinc_test.smi --out REPORT_DIR [--batch-size 64]
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--settings", type=_setting, nargs="+", required=True, metavar="STEPS_MEAN/THIN")
     parser.add_argument("-n", type=int, default=3000, help="samples per setting (default 3000)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=64, help="chains (ric generate --batch-size; default 64)")
     parser.add_argument("--reference", required=True, help="held-out SMILES the reference is drawn from")
     parser.add_argument("--n-reference", type=int, default=5000)
     parser.add_argument("--train", help="training SMILES for novelty (default: ric benchmark's)")
@@ -51,7 +52,8 @@ def main() -> None:
         path = out / f"{name}.smi"
         start = time.perf_counter()
         subprocess.run(ric + ["generate", "-n", str(args.n), "-o", str(path), "--checkpoint", args.checkpoint,
-                              "--seed", str(args.seed), "--steps-mean", f"{steps:g}", "--thin", str(thin)],
+                              "--seed", str(args.seed), "--steps-mean", f"{steps:g}", "--thin", str(thin),
+                              "--batch-size", str(args.batch_size)],
                        check=True)
         seconds[name] = time.perf_counter() - start
         files.append(path)
@@ -74,7 +76,8 @@ def main() -> None:
         rows.append(f"| {steps} / {thin} | {g['uniqueness']:.3f} | {g['novelty']:.3f} | {g['kl_divergence']:.3f} | "
                     f"{g['fcd']:.2f} | {g['wasserstein']['weight']:.1f} | {seconds.get(name, float('nan')):.0f} |")
     table = "\n".join(rows) + "\n"
-    header = (f"checkpoint {args.checkpoint}, {args.n} samples per setting (seed {args.seed}), "
+    header = (f"checkpoint {args.checkpoint}, {args.n} samples per setting (seed {args.seed}, "
+              f"{args.batch_size} chains), "
               f"reference {args.n_reference} of {args.reference}\n\n")
     (out / "sweep.md").write_text(header + table)
     print(header + table)
