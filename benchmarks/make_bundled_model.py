@@ -35,7 +35,8 @@ parser.add_argument("--valid")
 parser.add_argument("--vocab")
 parser.add_argument("--out", required=True, help="recorded run directory (repository-relative)")
 parser.add_argument("--init-note", help="replaces train_config.init_weights")
-parser.add_argument("--sampler", nargs="*", default=[], metavar="KEY=VALUE", help="ChainConfig fields")
+parser.add_argument("--sampler", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="ChainConfig fields, and batch_size (the number of chains)")
 args = parser.parse_args()
 
 slim_checkpoint(args.src, args.dst)
@@ -53,7 +54,10 @@ for key, record in (payload.get("data_files") or {}).items():
 if args.sampler:
     sampler = dict(item.split("=", 1) for item in args.sampler)
     sampler = {k: _value(v) for k, v in sampler.items()}
-    ChainConfig(**sampler)  # rejects unknown fields and bad values
+    # rejects unknown fields and bad values; batch_size is the number of chains
+    ChainConfig(**{k: v for k, v in sampler.items() if k != "batch_size"})
+    if "batch_size" in sampler and not (isinstance(sampler["batch_size"], int) and sampler["batch_size"] >= 1):
+        raise SystemExit(f"--sampler batch_size must be a positive integer, got {sampler['batch_size']!r}")
     payload["sampler"] = sampler
 save_checkpoint(args.dst, payload)
 print(json.dumps(config, indent=2))

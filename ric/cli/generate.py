@@ -22,7 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scaffold", help="SMARTS/SMILES kept intact in every sample")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="default 0")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    p.add_argument("--batch-size", type=positive_int, default=64, help="chains (or VAE samples) run together (default 64)")
+    p.add_argument("--batch-size", type=positive_int,
+                   help="chains (or VAE samples) run together (default: the chain checkpoint's recorded sampler "
+                   "setting, else 64)")
     chain = p.add_argument_group("chain checkpoints")
     chain.add_argument("--burn-in", type=nonnegative_int, help="transitions discarded per chain (default 0, or the checkpoint's recorded setting)")
     chain.add_argument("--thin", type=positive_int, help="keep every k-th transition (default 1, or the checkpoint's recorded sampler setting)")
@@ -105,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"{', '.join(given)}: chain or VAE options; {args.checkpoint} is a {name} checkpoint, "
                                f"sampled {how}")
         generator = generator_class.from_checkpoint(
-            args.checkpoint, device=args.device, seed=args.seed, batch_size=args.batch_size,
+            args.checkpoint, device=args.device, seed=args.seed, batch_size=args.batch_size or 64,
             temperature=args.temperature, payload=payload,
         )  # fmt: skip
         log.info("checkpoint: %s (a %s)", os.path.abspath(args.checkpoint), name)
@@ -120,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError("--init gives the starting molecules of --sampler gibbs; the ancestral sampler has none")
         generator = VAEGenerator.from_checkpoint(
             args.checkpoint, device=args.device, init=args.init, sampler=args.sampler or "ancestral",
-            seed=args.seed, batch_size=args.batch_size, temperature=args.temperature, payload=payload,
+            seed=args.seed, batch_size=args.batch_size or 64, temperature=args.temperature, payload=payload,
         )  # fmt: skip
         log.info("checkpoint: %s (a VAE-family model)", os.path.abspath(args.checkpoint))
         stats_names = VAESample.STATS
@@ -170,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
 def _chain_generator(args: argparse.Namespace, payload: dict):
     from ric.sampling.generator import ChainGenerator
 
-    options = {k: getattr(args, k) for k in ("burn_in", "thin", "max_reconstruction_steps", "steps_mean")
+    options = {k: getattr(args, k) for k in ("burn_in", "thin", "max_reconstruction_steps", "steps_mean", "batch_size")
                if getattr(args, k) is not None}
     if args.revisit is not None:
         options["stop_on_revisit"] = args.revisit == "stop"
@@ -179,7 +181,6 @@ def _chain_generator(args: argparse.Namespace, payload: dict):
         init=args.init,
         device=args.device,
         uniform=args.uniform,
-        batch_size=args.batch_size,
         seed=args.seed,
         scaffold=args.scaffold,
         processes=args.processes,

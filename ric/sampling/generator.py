@@ -212,8 +212,9 @@ class ChainGenerator:
             uniform: replace the network by uniformly random legal moves.
             payload: the checkpoint's contents when already loaded (default: read ``path``).
             options: ``batch_size``, ``seed``, ``scaffold``, ``processes`` and :class:`ChainConfig` fields;
-                chain settings not given come from the checkpoint's recorded sampler settings
-                (``payload["sampler"]``, if any), and ``steps_mean`` then from its training.
+                chain settings and ``batch_size`` (the number of chains) not given come from the
+                checkpoint's recorded sampler settings (``payload["sampler"]``, if any), and
+                ``steps_mean`` then from its training.
         """
         from ric.moves.registry import domain_of
 
@@ -237,6 +238,8 @@ class ChainGenerator:
             logger.info("sampler settings recorded in the checkpoint: %s (given options override them)",
                         ", ".join(f"{k}={v}" for k, v in sorted(recorded.items())))
         config = chain_config(payload, **chain_options)
+        if recorded.get("batch_size") is not None:  # the number of chains it was benchmarked with
+            other.setdefault("batch_size", int(recorded["batch_size"]))
         return cls(move_set, None if uniform else model, starts, config, **other)
 
     def _sampler(self, seed: int, batch_size: int) -> ChainSampler:

@@ -281,3 +281,24 @@ def test_unparsable_starting_lines_are_skipped(tmp_path, fragment_set, tiny_mode
     assert texts[:2] == ["C1CC", "not_a_smiles"] and len(texts) == 7  # read as written, not parsed
     samples = _generator(fragment_set, tiny_model, texts, batch_size=4, seed=0, processes=1).generate(8)
     assert len(samples) == 8 and all(_valid_connected(s) for s in samples)
+
+
+def test_recorded_sampler_settings_set_the_number_of_chains(tmp_path, fragment_set, tiny_model, zinc_smiles):
+    from ric.cli.main import main
+    from ric.runtime.checkpoint import load_checkpoint
+
+    ckpt = tmp_path / "tiny.pt"
+    _write_checkpoint(ckpt, fragment_set, tiny_model)
+    payload = load_checkpoint(ckpt)
+    payload["sampler"] = {"batch_size": 3, "thin": 2, "max_reconstruction_steps": 4, "max_atoms": 45}
+    save_checkpoint(ckpt, payload)
+    gen = ChainGenerator.from_checkpoint(ckpt, init=zinc_smiles[:40], device="cpu")
+    assert gen.batch_size == 3 and gen.config.thin == 2
+    assert ChainGenerator.from_checkpoint(ckpt, init=zinc_smiles[:40], device="cpu", batch_size=5).batch_size == 5
+    init = tmp_path / "init.smi"
+    init.write_text("\n".join(zinc_smiles[:40]) + "\n")
+    out = tmp_path / "out.smi"
+    assert main(["generate", "--checkpoint", str(ckpt), "--init", str(init), "-n", "9", "--with-stats", "-o", str(out)]) == 0
+    rows = [line.split("\t") for line in out.read_text().splitlines()[1:]]
+    assert sorted({int(r[1]) for r in rows}) == [0, 1, 2]  # three chains
+    assert all(int(r[2]) % 2 == 0 for r in rows)  # every second transition
