@@ -13,6 +13,7 @@ Bond features (:data:`BOND_DIM` = 5): order one-hot (1, 2, 3), in ring, aromatic
 from __future__ import annotations
 
 import numpy as np
+from rdkit import Chem
 
 from ric.molecules.graph import MolGraph
 from ric.molecules.standardise import SUPPORTED_ELEMENTS
@@ -31,6 +32,13 @@ ATOM_DIM = _AROM_COL + 1
 BOND_DIM = 5
 
 
+# Hydrogens per (element, charge, bond-order sum): RDKit's implicit-hydrogen count depends
+# on nothing else for the Kekulé, hydrogen-implicit graphs ``ric`` builds, so each key is
+# read once off a sanitised RDKit atom and reused (exact, and far cheaper than asking RDKit
+# for every atom of every state).
+_HYDROGENS: dict[tuple[int, int, int], int] = {}
+
+
 def featurise(graph: MolGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features of a molecule.
 
@@ -42,33 +50,49 @@ def featurise(graph: MolGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ``edge_index`` int64 ``[2, 2 * num_bonds]`` with both directions of every bond
         (bond ``k`` gives columns ``2k`` (i→j) and ``2k + 1`` (j→i)); ``edge_attr``
         float32 ``[2 * num_bonds, BOND_DIM]``.
+
+    Raises:
+        ValueError: if RDKit rejects the molecule.
     """
-    mol = graph.sanitized_mol()
-    n = graph.num_atoms
+    mol = graph.sanitized_mol()  # aromaticity; raises for a molecule RDKit rejects
+    n, m = graph.num_atoms, graph.num_bonds
+    degrees, free, valences = graph.degrees, graph.free_valences, graph.valences
+    ring_bonds = graph.ring_bonds  # bonds on a cycle: exactly RDKit's IsInRing
+    in_ring = np.zeros(n, dtype=bool)
+    for i, j in ring_bonds:
+        in_ring[i] = in_ring[j] = True
+    aromatic = [a.GetIdx() for a in mol.GetAromaticAtoms()]
+
+    cols = []
+    hydrogens = _HYDROGENS
+    for a, (z, c) in enumerate(zip(graph.atomic_nums, graph.charges)):
+        key = (z, c, valences[a])
+        h = hydrogens.get(key)
+        if h is None:
+            h = hydrogens[key] = mol.GetAtomWithIdx(a).GetTotalNumHs()
+        cols.append((
+            _ELEMENT_COL.get(z, len(ELEMENTS)),
+            _CHARGE_OFF + (c + 1 if c in (-1, 0, 1) else 3),
+            _DEGREE_OFF + min(degrees[a], 6),
+            _FREE_OFF + min(max(free[a], 0), 5),
+            _HS_OFF + min(h, 4),
+        ))
     x = np.zeros((n, ATOM_DIM), dtype=np.float32)
-    degrees = graph.degrees
-    free = graph.free_valences
-    for a, atom in enumerate(mol.GetAtoms()):
-        z, c = graph.atom_type(a)
-        x[a, _ELEMENT_COL.get(z, len(ELEMENTS))] = 1.0
-        x[a, _CHARGE_OFF + (c + 1 if c in (-1, 0, 1) else 3)] = 1.0
-        x[a, _DEGREE_OFF + min(degrees[a], 6)] = 1.0
-        x[a, _FREE_OFF + min(max(free[a], 0), 5)] = 1.0
-        x[a, _HS_OFF + min(atom.GetTotalNumHs(), 4)] = 1.0
-        x[a, _RING_COL] = float(atom.IsInRing())
-        x[a, _AROM_COL] = float(atom.GetIsAromatic())
-    m = graph.num_bonds
+    x[np.arange(n)[:, None], np.array(cols, dtype=np.int64).reshape(n, 5)] = 1.0
+    x[in_ring, _RING_COL] = 1.0
+    x[aromatic, _AROM_COL] = 1.0
+
     edge_index = np.zeros((2, 2 * m), dtype=np.int64)
     edge_attr = np.zeros((2 * m, BOND_DIM), dtype=np.float32)
-    for k, (i, j, o) in enumerate(graph.bonds):
-        bond = mol.GetBondBetweenAtoms(i, j)
-        row = np.zeros(BOND_DIM, dtype=np.float32)
-        row[o - 1] = 1.0
-        row[3] = float(bond.IsInRing())
-        row[4] = float(bond.GetIsAromatic())
-        edge_index[:, 2 * k] = (i, j)
-        edge_index[:, 2 * k + 1] = (j, i)
-        edge_attr[2 * k] = row
-        edge_attr[2 * k + 1] = row
+    if m:
+        bonds = np.array(graph.bonds, dtype=np.int64).reshape(m, 3)
+        edge_index[0, 0::2] = edge_index[1, 1::2] = bonds[:, 0]
+        edge_index[1, 0::2] = edge_index[0, 1::2] = bonds[:, 1]
+        rows = np.zeros((m, BOND_DIM), dtype=np.float32)
+        rows[np.arange(m), bonds[:, 2] - 1] = 1.0
+        rows[:, 3] = [(i, j) in ring_bonds for i, j, _ in graph.bonds]
+        if aromatic:  # RDKit writes bond order 1.5 for an aromatic bond (one call, no per-bond objects)
+            orders = Chem.GetAdjacencyMatrix(mol, useBO=True)
+            rows[:, 4] = orders[bonds[:, 0], bonds[:, 1]] == 1.5
+        edge_attr[0::2] = edge_attr[1::2] = rows
     return x, edge_index, edge_attr
-
