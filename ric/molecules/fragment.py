@@ -283,7 +283,9 @@ class FragmentMoveSet(MoleculeStates):
         if not self.is_legal(state, move):
             raise IllegalMoveError(f"{self.format_move(move)} is not legal in {state.kekule_smiles()}")
         if isinstance(move, DeleteLeaf):
-            return state.edit(remove_atoms=move.atoms)
+            # a leaf atom of degree one carries no ring: the rings stay, renumbered
+            pendant = len(move.atoms) == 1 and len(state.neighbors[move.atoms[0]]) == 1
+            return state.edit(remove_atoms=move.atoms, rings_unchanged=pendant)
         frag = self.vocab[move.fragment]
         if isinstance(move, FuseAtom):
             mapping = {frag.atom_slot_rep[move.slot]: move.atom}
@@ -299,7 +301,8 @@ class FragmentMoveSet(MoleculeStates):
                 mapping[k] = n + len(new_atoms)
                 new_atoms.append(label)
         new_bonds = [(mapping[i], mapping[j], o) for i, j, o in frag.bonds if (i, j) != skip]
-        return state.edit(add_atoms=new_atoms, add_bonds=new_bonds)
+        # a bond fragment fused at one atom appends one pendant atom: no ring changes
+        return state.edit(add_atoms=new_atoms, add_bonds=new_bonds, rings_unchanged=not frag.is_ring)
 
     def inverse(self, state: MolGraph, move: FragmentMove) -> FragmentMove:
         """The move that undoes ``move`` (applied to ``state``), indexed in the result.

@@ -296,6 +296,7 @@ class MolGraph:
         add_bonds: Iterable[tuple[int, int, int]] = (),
         remove_bonds: Iterable[tuple[int, int]] = (),
         set_bond_orders: Iterable[tuple[int, int, int]] = (),
+        rings_unchanged: bool = False,
     ) -> "MolGraph":
         """A new graph with atoms/bonds removed and added.
 
@@ -309,6 +310,10 @@ class MolGraph:
             add_bonds: ``(i, j, order)`` bonds to add.
             remove_bonds: ``(i, j)`` bonds to delete.
             set_bond_orders: ``(i, j, order)`` existing bonds to re-order.
+            rings_unchanged: the caller guarantees that the edit touches no cycle (it adds
+                or removes only pendant trees, e.g. one atom of degree one), so the new
+                graph's :attr:`rings` are this graph's, renumbered, and are not perceived
+                again (default ``False``).
         """
         zs = list(self.atomic_nums)
         cs = list(self.charges)
@@ -324,19 +329,26 @@ class MolGraph:
             bonds.append((i, j, new_orders.get((i, j), o)))
         bonds.extend(add_bonds)
         dead = set(remove_atoms)
+        inherit = rings_unchanged and "rings" in self.__dict__
         if not dead:
-            return MolGraph(zs, cs, bonds)
+            out = MolGraph(zs, cs, bonds)
+            if inherit:
+                out.__dict__["rings"] = self.rings
+            return out
         remap = {}
         k = 0
         for old in range(len(zs)):
             if old not in dead:
                 remap[old] = k
                 k += 1
-        return MolGraph(
+        out = MolGraph(
             [zs[i] for i in remap],
             [cs[i] for i in remap],
             [(remap[i], remap[j], o) for i, j, o in bonds if i in remap and j in remap],
         )
+        if inherit:
+            out.__dict__["rings"] = tuple(tuple(remap[a] for a in ring) for ring in self.rings)
+        return out
 
     def permute(self, order: Sequence[int]) -> "MolGraph":
         """The same molecule with atoms renumbered: ``order[k]`` becomes atom ``k``."""

@@ -207,3 +207,26 @@ def test_corruption_walks_on_all_bundled_training_data(vocab):
     report = _walk_check(move_set, graphs, seed=2, steps_mean=5.0)
     assert report.steps > 20000
     assert report.failures == []
+
+
+def test_rings_carried_through_pendant_moves_equal_a_fresh_perception(vocab, zinc_graphs):
+    """Deleting a degree-one atom or appending a bond fragment keeps the parent's rings
+    (renumbered) instead of asking RDKit again; they must be exactly RDKit's, order included."""
+    from ric.molecules.graph import MolGraph
+
+    move_set = FragmentMoveSet(vocab)
+    rng = np.random.default_rng(5)
+    carried = 0
+    for graph in zinc_graphs[:200]:
+        state = graph
+        for _ in range(15):
+            state.rings
+            move = move_set.sample_corruption_move(state, rng)
+            if move is None:
+                break
+            new = move_set.apply(state, move)
+            if "rings" in new.__dict__:
+                carried += 1
+                assert new.rings == MolGraph(new.atomic_nums, new.charges, new.bonds).rings, move
+            state = new
+    assert carried > 500
