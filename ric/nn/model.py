@@ -188,7 +188,9 @@ class BlockScores:
         first = torch.cumsum(blocks.count, 0) - blocks.count
         within = torch.arange(block.numel(), device=out.device) - first[block]
         classes = blocks.classes[blocks.class_start[block] + within]
-        return out.index_copy(0, blocks.offset[block] + within, table[blocks.entity[block], classes])
+        # One flat gather: much cheaper than indexing the table with two index tensors.
+        flat_index = blocks.entity[block] * table.size(1) + classes
+        return out.index_copy(0, blocks.offset[block] + within, table.reshape(-1).index_select(0, flat_index))
 
 
 class CandidateScores:
@@ -210,7 +212,8 @@ class CandidateScores:
         self.stop, self.atom, self.pair, self.sets, self.set_graph = stop, atom, pair, sets, set_graph
         self.num_graphs = stop.size(0)
         self._counts = counts  # [4, B]: candidates of each kind per molecule
-        self._flat: tuple[Tensor, Tensor, Tensor] | None = None
+        self._flat: tuple[Tensor, Tensor] | None = None
+        self._segment: Tensor | None = None
 
     # ------------------------------------------------------------- per molecule
     def _summary(self, values: list[Tensor]) -> tuple[Tensor, Tensor]:
@@ -267,18 +270,16 @@ class CandidateScores:
         return (winner == entry) & (~in_block | (torch.cat(positions)[entry] == position))
 
     # ------------------------------------------------------------- flat view
-    def _flat_view(self) -> tuple[Tensor, Tensor, Tensor]:
+    def _flat_view(self) -> tuple[Tensor, Tensor]:
         if self._flat is None:
             counts = self._counts
             logits = torch.cat([self.stop, self.atom.flat(int(counts[KIND_ATOM].sum())),
                                 self.pair.flat(int(counts[KIND_PAIR].sum())), self.sets])
-            b = torch.arange(self.num_graphs, device=logits.device)
-            segment = torch.cat([torch.repeat_interleave(b, c) for c in counts])
             starts, base = [], 0
             for c in counts:
                 starts.append(base + torch.cumsum(c, 0) - c)
                 base += int(c.sum())
-            self._flat = (logits, segment, torch.stack(starts))
+            self._flat = (logits, torch.stack(starts))
         return self._flat
 
     @property
@@ -289,15 +290,19 @@ class CandidateScores:
 
     @property
     def segment(self) -> Tensor:
-        """``[C]`` molecule of each entry of :attr:`logits`."""
-        return self._flat_view()[1]
+        """``[C]`` molecule of each entry of :attr:`logits` (built on first use: sampling needs
+        only :attr:`logits` and :attr:`starts`)."""
+        if self._segment is None:
+            b = torch.arange(self.num_graphs, device=self.stop.device)
+            self._segment = torch.cat([torch.repeat_interleave(b, c) for c in self._counts])
+        return self._segment
 
     @property
     def starts(self) -> Tensor:
         """``[4, B]`` index in :attr:`logits` of each molecule's first candidate of each kind
         (stop, atom, pair, set): candidate ``row`` of kind ``k`` of molecule ``b`` is
         ``logits[starts[k, b] + row]``."""
-        return self._flat_view()[2]
+        return self._flat_view()[1]
 
     def log_probs(self) -> Tensor:
         """``[C]`` log-probabilities of :attr:`logits`, normalised per molecule over its legal moves."""
