@@ -130,6 +130,7 @@ class FragmentMoveSet(MoleculeStates):
         # stable ids (digests) of all lists.
         self._bond_classes: dict[int, np.ndarray] = {}
         self._list_ids: dict[object, int] = {}
+        self._frag_rings: dict[int, tuple[tuple[int, ...], ...]] = {}
 
     # ------------------------------------------------------------------ analysis
     def _analyse(self, state: MolGraph) -> _Analysis:
@@ -282,10 +283,17 @@ class FragmentMoveSet(MoleculeStates):
         """
         if not self.is_legal(state, move):
             raise IllegalMoveError(f"{self.format_move(move)} is not legal in {state.kekule_smiles()}")
+        # The new state's rings follow from the parent's (when perceived) without asking RDKit
+        # again: a deletion removes exactly the rings through the deleted atoms (every ring of
+        # a leaf cluster has a non-attachment atom, and those belong to no other cluster); a
+        # fusion adds the fragment's rings. Checked against RDKit by ``ric corrupt --check``.
+        known = state.__dict__.get("rings")
         if isinstance(move, DeleteLeaf):
-            # a leaf atom of degree one carries no ring: the rings stay, renumbered
-            pendant = len(move.atoms) == 1 and len(state.neighbors[move.atoms[0]]) == 1
-            return state.edit(remove_atoms=move.atoms, rings_unchanged=pendant)
+            rings = None
+            if known is not None:
+                dead = set(move.atoms)
+                rings = [r for r in known if dead.isdisjoint(r)]
+            return state.edit(remove_atoms=move.atoms, rings=rings)
         frag = self.vocab[move.fragment]
         if isinstance(move, FuseAtom):
             mapping = {frag.atom_slot_rep[move.slot]: move.atom}
@@ -301,8 +309,19 @@ class FragmentMoveSet(MoleculeStates):
                 mapping[k] = n + len(new_atoms)
                 new_atoms.append(label)
         new_bonds = [(mapping[i], mapping[j], o) for i, j, o in frag.bonds if (i, j) != skip]
-        # a bond fragment fused at one atom appends one pendant atom: no ring changes
-        return state.edit(add_atoms=new_atoms, add_bonds=new_bonds, rings_unchanged=not frag.is_ring)
+        rings = None
+        if known is not None:
+            rings = list(known) + [tuple(mapping[a] for a in r) for r in self._fragment_rings(move.fragment)]
+        return state.edit(add_atoms=new_atoms, add_bonds=new_bonds, rings=rings)
+
+    def _fragment_rings(self, index: int) -> tuple[tuple[int, ...], ...]:
+        """RDKit's rings of fragment ``index`` in its own atom numbering (memoised)."""
+        rings = self._frag_rings.get(index)
+        if rings is None:
+            frag = self.vocab[index]
+            graph = MolGraph([z for z, _ in frag.labels], [c for _, c in frag.labels], frag.bonds)
+            rings = self._frag_rings[index] = graph.rings
+        return rings
 
     def inverse(self, state: MolGraph, move: FragmentMove) -> FragmentMove:
         """The move that undoes ``move`` (applied to ``state``), indexed in the result.
@@ -530,8 +549,25 @@ class FragmentMoveSet(MoleculeStates):
         """Canonical SMILES of the state."""
         return state.smiles()
 
+    def is_valid(self, state: MolGraph) -> bool:
+        """RDKit sanitises the molecule, it is connected, and the rings :meth:`apply` derived
+        for it (instead of perceiving them) are the rings RDKit perceives."""
+        return super().is_valid(state) and self._rings_agree(state)
+
+    @staticmethod
+    def _rings_agree(state: MolGraph) -> bool:
+        rings = state.__dict__.get("rings")
+        if rings is None:
+            return True
+        # sanitisation perceived the rings anyway: comparing them costs no ring search
+        perceived = state.sanitized_mol().GetRingInfo().AtomRings()
+        return len(perceived) == len(rings) and {frozenset(r) for r in perceived} == {frozenset(r) for r in rings}
+
     def check_state(self, state: MolGraph) -> str | None:
-        """``None`` if every atom is supported and every cluster is in the vocabulary."""
+        """``None`` if every atom is supported, every cluster is in the vocabulary and the
+        rings derived along moves are RDKit's."""
+        if state.sanitizes() and not self._rings_agree(state):
+            return "the rings derived along the moves differ from RDKit's ring perception"
         for a in range(state.num_atoms):
             z, _ = state.atom_type(a)
             if z not in SUPPORTED_ELEMENTS:

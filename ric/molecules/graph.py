@@ -162,7 +162,10 @@ class MolGraph:
     # ------------------------------------------------------------------ rings
     @functools.cached_property
     def rings(self) -> tuple[tuple[int, ...], ...]:
-        """Symmetrised smallest set of smallest rings (RDKit), as atom-index tuples."""
+        """Symmetrised smallest set of smallest rings (RDKit), as atom-index tuples.
+
+        Their order carries no meaning (:meth:`edit` may set rings derived from a parent
+        state, in another order than RDKit's)."""
         if self.num_bonds < self.num_atoms:  # a tree has no rings
             return ()
         return tuple(tuple(r) for r in Chem.GetSymmSSSR(self._rdkit_unsanitized))
@@ -296,7 +299,7 @@ class MolGraph:
         add_bonds: Iterable[tuple[int, int, int]] = (),
         remove_bonds: Iterable[tuple[int, int]] = (),
         set_bond_orders: Iterable[tuple[int, int, int]] = (),
-        rings_unchanged: bool = False,
+        rings: Sequence[Sequence[int]] | None = None,
     ) -> "MolGraph":
         """A new graph with atoms/bonds removed and added.
 
@@ -310,10 +313,11 @@ class MolGraph:
             add_bonds: ``(i, j, order)`` bonds to add.
             remove_bonds: ``(i, j)`` bonds to delete.
             set_bond_orders: ``(i, j, order)`` existing bonds to re-order.
-            rings_unchanged: the caller guarantees that the edit touches no cycle (it adds
-                or removes only pendant trees, e.g. one atom of degree one), so the new
-                graph's :attr:`rings` are this graph's, renumbered, and are not perceived
-                again (default ``False``).
+            rings: the new graph's :attr:`rings` when the caller knows them, in the numbering
+                before removals (default ``None``: perceived by RDKit when first needed). The
+                caller guarantees that they are the rings RDKit would perceive, as a set
+                (their order may differ); the fragment move set derives them from the
+                parent's rings and the fragment's.
         """
         zs = list(self.atomic_nums)
         cs = list(self.charges)
@@ -329,11 +333,10 @@ class MolGraph:
             bonds.append((i, j, new_orders.get((i, j), o)))
         bonds.extend(add_bonds)
         dead = set(remove_atoms)
-        inherit = rings_unchanged and "rings" in self.__dict__
         if not dead:
             out = MolGraph(zs, cs, bonds)
-            if inherit:
-                out.__dict__["rings"] = self.rings
+            if rings is not None:
+                out.__dict__["rings"] = tuple(tuple(r) for r in rings)
             return out
         remap = {}
         k = 0
@@ -346,8 +349,8 @@ class MolGraph:
             [cs[i] for i in remap],
             [(remap[i], remap[j], o) for i, j, o in bonds if i in remap and j in remap],
         )
-        if inherit:
-            out.__dict__["rings"] = tuple(tuple(remap[a] for a in ring) for ring in self.rings)
+        if rings is not None:
+            out.__dict__["rings"] = tuple(tuple(remap[a] for a in ring) for ring in rings)
         return out
 
     def permute(self, order: Sequence[int]) -> "MolGraph":

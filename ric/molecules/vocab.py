@@ -79,7 +79,7 @@ def decompose(graph: MolGraph) -> list[Cluster]:
         graph: the molecule.
 
     Returns:
-        Ring clusters first (ordered by smallest atom index), then non-ring bonds in
+        Ring clusters first (ordered by their sorted atom indices), then non-ring bonds in
         bond order; a single-atom molecule gives one single-atom cluster.
     """
     if graph.num_atoms == 1:
@@ -115,7 +115,7 @@ def decompose(graph: MolGraph) -> list[Cluster]:
                 a, b = ring[k], ring[k - 1]
                 bonds.add((a, b) if a < b else (b, a))
         clusters.append(Cluster(tuple(sorted(atoms)), tuple(sorted(bonds)), True))
-    clusters.sort(key=lambda c: c.atoms[0])
+    clusters.sort(key=lambda c: c.atoms)  # whatever the order of graph.rings
     for i, j, _ in graph.bonds:
         if (i, j) not in ring_bonds:
             clusters.append(Cluster((i, j), ((i, j),), False))

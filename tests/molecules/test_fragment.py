@@ -1,4 +1,6 @@
 """Property tests of the fragment move set on real and hand-picked hard molecules."""
+from collections import Counter
+
 import numpy as np
 import pytest
 from rdkit import Chem
@@ -209,14 +211,17 @@ def test_corruption_walks_on_all_bundled_training_data(vocab):
     assert report.failures == []
 
 
-def test_rings_carried_through_pendant_moves_equal_a_fresh_perception(vocab, zinc_graphs):
-    """Deleting a degree-one atom or appending a bond fragment keeps the parent's rings
-    (renumbered) instead of asking RDKit again; they must be exactly RDKit's, order included."""
+def test_rings_carried_along_moves_equal_a_fresh_perception(vocab, zinc_graphs):
+    """Every move derives the new state's rings from its parent's and the fragment's instead of
+    asking RDKit again; as a set they must be exactly RDKit's, and the clusters, leaves and
+    legal moves built on them exactly those of the same molecule read afresh."""
     from ric.molecules.graph import MolGraph
+    from ric.molecules.vocab import decompose
 
     move_set = FragmentMoveSet(vocab)
+    fresh_set = FragmentMoveSet(vocab)
     rng = np.random.default_rng(5)
-    carried = 0
+    carried = Counter()
     for graph in zinc_graphs[:200]:
         state = graph
         for _ in range(15):
@@ -225,8 +230,12 @@ def test_rings_carried_through_pendant_moves_equal_a_fresh_perception(vocab, zin
             if move is None:
                 break
             new = move_set.apply(state, move)
-            if "rings" in new.__dict__:
-                carried += 1
-                assert new.rings == MolGraph(new.atomic_nums, new.charges, new.bonds).rings, move
+            assert "rings" in new.__dict__
+            fresh = MolGraph(new.atomic_nums, new.charges, new.bonds)
+            assert {frozenset(r) for r in new.rings} == {frozenset(r) for r in fresh.rings}
+            assert len(new.rings) == len(fresh.rings)
+            assert decompose(new) == decompose(fresh)
+            assert move_set.legal_moves(new) == fresh_set.legal_moves(fresh)
+            carried[type(move).__name__, getattr(vocab[move.fragment], "is_ring", None) if hasattr(move, "fragment") else None] += 1
             state = new
-    assert carried > 500
+    assert carried[("FuseBond", True)] > 50 and carried[("FuseAtom", True)] > 50 and carried[("DeleteLeaf", None)] > 500
