@@ -66,12 +66,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--processes", type=int, nargs="+", default=[1], help="worker processes (default 1)")
     parser.add_argument("--memory-n", type=int, nargs="*", default=[], help="also measure peak RSS for these n")
+    parser.add_argument("--steps-mean", type=float, help="mean corruption length (default: the checkpoint's)")
+    parser.add_argument("--thin", type=int, help="transitions per sample (default: the checkpoint's)")
     parser.add_argument("--child", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    chain = {k: v for k, v in (("steps_mean", args.steps_mean), ("thin", args.thin)) if v is not None}
 
     if args.child:  # peak-memory child: generate n with batch b, print max RSS in MiB
         n, b = args.child
-        gen = ChainGenerator.from_checkpoint(args.checkpoint, device="cpu", batch_size=b)
+        gen = ChainGenerator.from_checkpoint(args.checkpoint, device="cpu", batch_size=b, **chain)
         if hasattr(gen, "processes"):
             gen.processes = 1
         unique = set()
@@ -85,7 +88,8 @@ def main() -> None:
     print(f"date {datetime.date.today()}, ric {ric.__version__}, RDKit {rdkit.__version__}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} torch threads, {platform.processor() or platform.machine()}")
     print(f"command: python benchmarks/sampling_speed.py --batch-sizes {' '.join(map(str, args.batch_sizes))} "
-          f"--processes {' '.join(map(str, args.processes))} --n {args.n} --repeats {args.repeats}")
+          f"--processes {' '.join(map(str, args.processes))} --n {args.n} --repeats {args.repeats}"
+          + "".join(f" --{k.replace('_', '-')} {v}" for k, v in chain.items()))
     stages = ("corruption", "featurise", "move encoding", "network (collate + forward)",
               "draw + apply + validity check", "state key (revisit check)")
     print("\n| batch size | processes | samples/s (median) | runs | " + " | ".join(
@@ -93,7 +97,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for b in args.batch_sizes:
         for processes in args.processes:
-            gen = ChainGenerator.from_checkpoint(args.checkpoint, device="cpu", batch_size=b)
+            gen = ChainGenerator.from_checkpoint(args.checkpoint, device="cpu", batch_size=b, **chain)
             if not hasattr(gen, "processes"):  # a release without worker processes
                 if processes != 1:
                     continue
@@ -114,7 +118,8 @@ def main() -> None:
                   + " | ".join(shares) + " |", flush=True)
     for n in args.memory_n:
         for b in args.batch_sizes[-1:]:
-            out = subprocess.run([sys.executable, __file__, "--checkpoint", args.checkpoint, "--child", str(n), str(b)],
+            extra = [f"--{k.replace('_', '-')}={v}" for k, v in chain.items()]
+            out = subprocess.run([sys.executable, __file__, "--checkpoint", args.checkpoint, *extra, "--child", str(n), str(b)],
                                  capture_output=True, text=True, check=True)
             print(f"peak RSS generating {n} samples (batch {b}): {float(out.stdout.strip()):.0f} MiB")
 

@@ -39,6 +39,7 @@ def _run(tree: Path, workers: int, args: argparse.Namespace, out: Path, cache: P
         "--vocab", str(data / "zinc_vocab.txt"), "--out", str(out), "--max-steps", str(args.steps),
         "--batch-size", str(args.batch_size), "--workers", str(workers), "--log-every", str(args.log_every),
         "--valid-every", "1000000", "--checkpoint-every", "1000000", "--valid-examples", "64", "--seed", "0",
+        "--steps-mean", str(args.steps_mean),
     ]
     env = dict(os.environ, RIC_CACHE_DIR=str(cache), PYTHONWARNINGS="ignore")
     env.pop("OMP_NUM_THREADS", None)
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument("--log-every", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps-mean", type=float, default=5.0, help="mean corruption length (default 5, the bundled model's)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp_name:
