@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--reference", required=True, help="held-out SMILES the reference is drawn from")
     parser.add_argument("--n-reference", type=int, default=5000)
     parser.add_argument("--train", help="training SMILES for novelty (default: ric benchmark's)")
+    parser.add_argument("--init", help="starting molecules of the chains (ric generate --init; default: the checkpoint's)")
     parser.add_argument("--out", required=True, help="report directory")
     parser.add_argument("--cache-dir", help="reference statistics cache (ric benchmark --cache-dir)")
     args = parser.parse_args()
@@ -53,7 +54,7 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run(ric + ["generate", "-n", str(args.n), "-o", str(path), "--checkpoint", args.checkpoint,
                               "--seed", str(args.seed), "--steps-mean", f"{steps:g}", "--thin", str(thin),
-                              "--batch-size", str(args.batch_size)],
+                              "--batch-size", str(args.batch_size)] + (["--init", args.init] if args.init else []),
                        check=True)
         seconds[name] = time.perf_counter() - start
         files.append(path)
