@@ -287,7 +287,7 @@ class FragmentMoveSet(MoleculeStates):
         # again: a deletion removes exactly the rings through the deleted atoms (every ring of
         # a leaf cluster has a non-attachment atom, and those belong to no other cluster); a
         # fusion adds the fragment's rings. Checked against RDKit by ``ric corrupt --check``.
-        known = state.__dict__.get("rings")
+        known = state.known_rings()
         if isinstance(move, DeleteLeaf):
             rings = None
             if known is not None:
@@ -556,7 +556,7 @@ class FragmentMoveSet(MoleculeStates):
 
     @staticmethod
     def _rings_agree(state: MolGraph) -> bool:
-        rings = state.__dict__.get("rings")
+        rings = state.known_rings()
         if rings is None:
             return True
         # sanitisation perceived the rings anyway: comparing them costs no ring search

@@ -170,6 +170,10 @@ class MolGraph:
             return ()
         return tuple(tuple(r) for r in Chem.GetSymmSSSR(self._rdkit_unsanitized))
 
+    def known_rings(self) -> tuple[tuple[int, ...], ...] | None:
+        """:attr:`rings` if already perceived or set by :meth:`edit`, else ``None`` (no work)."""
+        return self.__dict__.get("rings")
+
     @functools.cached_property
     def ring_bonds(self) -> frozenset[tuple[int, int]]:
         """Bonds that lie on a ring, keyed ``(i, j)`` with ``i < j``."""

@@ -230,7 +230,7 @@ def test_rings_carried_along_moves_equal_a_fresh_perception(vocab, zinc_graphs):
             if move is None:
                 break
             new = move_set.apply(state, move)
-            assert "rings" in new.__dict__
+            assert new.known_rings() is not None
             fresh = MolGraph(new.atomic_nums, new.charges, new.bonds)
             assert {frozenset(r) for r in new.rings} == {frozenset(r) for r in fresh.rings}
             assert len(new.rings) == len(fresh.rings)
@@ -239,3 +239,18 @@ def test_rings_carried_along_moves_equal_a_fresh_perception(vocab, zinc_graphs):
             carried[type(move).__name__, getattr(vocab[move.fragment], "is_ring", None) if hasattr(move, "fragment") else None] += 1
             state = new
     assert carried[("FuseBond", True)] > 50 and carried[("FuseAtom", True)] > 50 and carried[("DeleteLeaf", None)] > 500
+
+
+def test_is_valid_rejects_rings_that_differ_from_rdkit(vocab):
+    """A state whose carried rings are not RDKit's is invalid, and the check says why."""
+    from ric.molecules.graph import MolGraph
+
+    move_set = FragmentMoveSet(vocab)
+    benzene = MolGraph.from_kekule_smiles("C1=CC=CC=C1")
+    assert move_set.is_valid(benzene) and move_set.check_state(benzene) is None
+    wrong = benzene.edit(rings=[(0, 1, 2)])  # a triangle that is not there
+    assert wrong.known_rings() == ((0, 1, 2),)
+    assert not move_set.is_valid(wrong)
+    assert "differ from RDKit" in move_set.check_state(wrong)
+    right = benzene.edit(rings=[(5, 4, 3, 2, 1, 0)])  # the same ring, another order
+    assert move_set.is_valid(right)
