@@ -215,6 +215,11 @@ class CandidateScores:
         self._flat: tuple[Tensor, Tensor] | None = None
         self._segment: Tensor | None = None
 
+    @property
+    def counts(self) -> Tensor:
+        """``[4, B]`` candidates of each kind (stop, atom, pair, set) per molecule."""
+        return self._counts
+
     # ------------------------------------------------------------- per molecule
     def _summary(self, values: list[Tensor]) -> tuple[Tensor, Tensor]:
         """One entry per stop, set and block: ``values`` concatenated, and their molecules."""

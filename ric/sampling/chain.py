@@ -28,6 +28,7 @@ import torch
 from ric.moves.encoding import MoveEncoding
 from ric.moves.protocol import Stop
 from ric.nn.data import collate_states
+from ric.sampling.logits import FlatLogits, block_logits, gumbel_argmax
 
 __all__ = ["ChainConfig", "Sample", "ChainSampler", "NetworkScorer", "UniformScorer", "chain_starts"]
 
@@ -159,6 +160,22 @@ class NetworkScorer:
         ]
 
 
+    @torch.no_grad()
+    def score(self, features: Sequence[tuple], encodings: Sequence[MoveEncoding],
+              temperature: float = 1.0) -> list[Any]:
+        """Logits per state in the two-level form the sampler draws from
+        (:class:`~ric.sampling.logits.BlockLogits`, divided by ``temperature``): the same
+        distribution as :meth:`__call__`'s flat arrays, without building them.
+
+        Args:
+            features: per state, the move set's ``featurise`` output.
+            encodings: per state, its legal moves.
+            temperature: divides every logit (default 1.0).
+        """
+        batch = collate_states(features, encodings).to(self.device)
+        return block_logits(self.model(batch), temperature)
+
+
 class UniformScorer:
     """Uniformly random legal moves (stop included): the corruption-only ablation."""
 
@@ -191,28 +208,6 @@ def chain_starts(num_starts: int, chains: int, seed: int) -> list[int]:
     ``(chains, seed)``: a seeded permutation of the starts, repeated when there are more chains."""
     order = np.random.default_rng(seed).permutation(num_starts)
     return [int(order[c % num_starts]) for c in range(chains)]
-
-
-def _gumbel(u: np.ndarray) -> np.ndarray:
-    """Standard Gumbel noise from uniforms ``u`` (elementwise)."""
-    return -np.log(-np.log(np.clip(u, 1e-300, 1.0)) + 1e-300)
-
-
-def _gumbel_argmax(logits: np.ndarray, u: np.ndarray) -> int:
-    """``argmax(logits + gumbel(u))`` (first on ties), computing the noise only where it can win.
-
-    The noise is increasing in ``u``, so no entry beats the best logit's total unless its
-    logit plus the largest noise does; only those few entries get their noise computed.
-    The result is the same index as the full computation.
-    """
-    best = int(np.argmax(logits))
-    if not np.isfinite(logits[best]):
-        return 0
-    bound = logits[best] + _gumbel(u[best : best + 1])[0]
-    ceiling = _gumbel(np.array([u.max()]))[0]
-    contenders = np.flatnonzero(logits + ceiling >= bound)
-    totals = logits[contenders] + _gumbel(u[contenders])
-    return int(contenders[int(np.argmax(totals))])
 
 
 class ChainSampler:
@@ -273,16 +268,34 @@ class ChainSampler:
         chain.visited = {ms.key(state)}
 
     # ------------------------------------------------------------------ one step
-    def _draw(self, chain: _Chain, logits: np.ndarray, encoding: Any) -> tuple[Any, Any]:
-        """Draw a move (Gumbel-max with the chain's generator); returns (move, new state or None for stop)."""
+    def _score(self, features: list, encodings: list) -> list[Any]:
+        """Each state's logits at the chain's temperature: the scorer's two-level form when
+        it has one (``scorer.score``), else its flat arrays (:class:`FlatLogits`)."""
+        temperature = self.config.temperature
+        if hasattr(self.scorer, "score"):
+            return self.scorer.score(features, encodings, temperature)
+        flat = self.scorer(features, encodings)
+        return [FlatLogits(a / temperature if temperature != 1.0 else a) for a in flat]
+
+    def _draw(self, chain: _Chain, logits: Any, encoding: Any) -> tuple[Any, Any]:
+        """Draw a move (Gumbel-max with the chain's generator); returns (move, new state or None for stop).
+
+        The first draw uses ``logits.draw``; masking (protected atoms, a drawn move whose
+        result fails ``is_valid``) switches to the flat array with those entries at ``-inf``.
+        """
         ms = self.move_set
         state = chain.working
-        logits = logits / self.config.temperature if self.config.temperature != 1.0 else logits.copy()
+        masked = None
         if chain.working_protected:
-            logits[ms.forbidden_mask(state, encoding, chain.working_protected)] = -np.inf
+            masked = logits.flat()
+            masked[ms.forbidden_mask(state, encoding, chain.working_protected)] = -np.inf
         for _ in range(self.config.max_redraws + 1):
-            flat = _gumbel_argmax(logits, chain.rng.random(logits.shape[0]))
-            if not np.isfinite(logits[flat]):
+            if masked is None:
+                flat = logits.draw(chain.rng)
+            else:
+                flat = gumbel_argmax(masked, chain.rng.random(masked.shape[0]))
+                flat = flat if np.isfinite(masked[flat]) else -1
+            if flat < 0:
                 return None, None
             if flat == 0:
                 return Stop(), None
@@ -291,7 +304,9 @@ class ChainSampler:
             if ms.is_valid(new):
                 return move, new
             chain.redraws += 1
-            logits[flat] = -np.inf
+            if masked is None:
+                masked = logits.flat()
+            masked[flat] = -np.inf
         return None, None
 
     def _finish(self, chain: _Chain, ended: str) -> Sample | None:
@@ -358,7 +373,7 @@ class ChainSampler:
                     self._corrupt(chain)
             encodings = [self.move_set.encode_moves(ch.working) for ch in chains]
             features = [self.move_set.featurise(ch.working) for ch in chains]
-            all_logits = self.scorer(features, encodings)
+            all_logits = self._score(features, encodings)
             finished = []
             for chain, logits, enc in zip(chains, all_logits, encodings):
                 move, new = self._draw(chain, logits, enc)

@@ -210,7 +210,7 @@ def test_bundled_checkpoint_loads_and_generates(tmp_path):
 def test_pruned_gumbel_argmax_equals_the_full_computation():
     import numpy as np
 
-    from ric.sampling.chain import _gumbel, _gumbel_argmax
+    from ric.sampling.logits import gumbel as _gumbel, gumbel_argmax as _gumbel_argmax
 
     rng = np.random.default_rng(0)
     for trial in range(300):
