@@ -54,6 +54,8 @@ def _instrument(timers: dict, move_set_class: type) -> None:
     wrap(move_set_class, "featurise", "featurise")
     wrap(move_set_class, "encode_moves", "move encoding")
     wrap(chain_module.NetworkScorer, "__call__", "network (collate + forward)")
+    if hasattr(chain_module.NetworkScorer, "score"):  # the sampler's path since the two-level draws
+        wrap(chain_module.NetworkScorer, "score", "network (collate + forward)")
     wrap(chain_module.ChainSampler, "_draw", "draw + apply + validity check")
     wrap(move_set_class, "key", "state key (revisit check)")
 
