@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from ric.cli.main import nonnegative_int, positive_int
+from ric.cli.main import nonnegative_int, positive_float, positive_int
 
 # The defaults of ric.vae.evaluate.evaluate_vae (a test keeps them equal). Nearly all the time goes
 # into decoder runs: (ELBO_SAMPLES + IWAE_K) per molecule, and per gap example about 13 per search
@@ -42,7 +42,8 @@ VAE_OPTIONS = {"iwae_k": "--iwae-k", "elbo_samples": "--elbo-samples", "gap_exam
                "gap_steps": "--gap-steps", "traversal": "--traversal"}
 CHAIN_OPTIONS = {"examples": "--examples", "max_depth": "--max-depth", "recovery_molecules": "--recovery-molecules",
                  "recovery_cap": "--recovery-cap", "chains": "--chains", "transitions": "--transitions",
-                 "batch_size": "--batch-size", "processes": "--processes"}  # fmt: skip
+                 "batch_size": "--batch-size", "processes": "--processes", "temperature": "--temperature",
+                 "steps_mean": "--steps-mean"}  # fmt: skip
 
 
 class _Given(argparse.Action):
@@ -120,6 +121,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        action=_Given, help="transition counts at which the chains' states are scored (default "
                        f"{' '.join(map(str, TRANSITIONS))}; the chains run to the largest: 1 10 100 1000 takes "
                        "about 16 min with 64 chains)")
+    chain.add_argument("--temperature", type=positive_float, metavar="T", action=_Given,
+                       help="softmax temperature of the chains (default: the sampler setting recorded in the "
+                       "checkpoint, else 1), as ric generate --temperature")
+    chain.add_argument("--steps-mean", type=positive_float, metavar="S", action=_Given,
+                       help="mean corruption length per chain transition (default: the recorded sampler setting, "
+                       "else the training's), as ric generate --steps-mean")
     chain.add_argument("--processes", type=positive_int, default=2, metavar="N", action=_Given,
                        help="worker processes the chains are split over (default 2)")
     chain.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE, metavar="N", action=_Given,
@@ -272,6 +279,8 @@ def _run_chain(args: argparse.Namespace, checkpoint, data, out, log) -> int:
         log.warning("%s", stats.summary())
     if not graphs:
         raise CommandError(f"--data {data}: no molecule that the {move_set.name} move set of {checkpoint} can use")
+    options = {k: getattr(args, k) for k in ("temperature", "steps_mean") if getattr(args, k) is not None}
+    config = chain_config(payload, thin=1, burn_in=0, **options)
     log.info("%d held-out molecules from %s; model step %s, %s move set, mean corruption %.1f steps", len(graphs),
              data, payload.get("step", "?"), move_set.name, steps_mean)
     result = evaluate_chain(
@@ -279,10 +288,10 @@ def _run_chain(args: argparse.Namespace, checkpoint, data, out, log) -> int:
         depths=range(1, args.max_depth + 1), recovery_molecules=args.recovery_molecules,
         recovery_cap=args.recovery_cap, chains=args.chains, transitions=args.transitions, seed=args.seed,
         batch_size=args.batch_size, device=str(next(model.parameters()).device), progress=not args.quiet,
-        chain_config=chain_config(payload, thin=1, burn_in=0), processes=args.processes,
+        chain_config=config, processes=args.processes,
     )  # fmt: skip
     report = {"checkpoint": str(args.checkpoint), "data": str(args.data), "step": payload.get("step"),
-              "skipped": stats.total_skipped, **result.as_dict()}  # fmt: skip
+              "skipped": stats.total_skipped, "chain_settings": config.to_dict(), **result.as_dict()}  # fmt: skip
     text = json.dumps(report, indent=2) + "\n"
     if out is not None:
         atomic_write(out, lambda fh: fh.write(text))  # the results are safe before the plot is drawn

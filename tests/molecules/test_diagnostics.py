@@ -293,9 +293,28 @@ def test_cli_writes_json_and_png(files, tmp_path, capsys):
     assert report["model"] == "chain" and report["step"] == 7 and report["n"] == 6
     assert report["likelihood"]["n"] == 12 and [r["k"] for r in report["recovery"]["rows"]] == [1, 2]
     assert [p["transitions"] for p in report["stationarity"]["curve"]] == [1, 2]
+    # the chains ran at the checkpoint's settings (its training corruption, temperature 1)
+    assert report["chain_settings"]["steps_mean"] == 2.0 and report["chain_settings"]["temperature"] == 1.0
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     assert "reverse moves" in captured.err and "recovery" in captured.err  # progress bars
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_cli_chain_settings_can_be_given(files, tmp_path, capsys, monkeypatch):
+    seen = {}
+
+    def record(*args, **kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(diag, "evaluate_chain", record)
+    argv = ["evaluate", "--checkpoint", files["chain"], "--data", files["data"], "--temperature", "0.7",
+            "--steps-mean", "3.5"]
+    with pytest.raises(SystemExit):
+        main(list(map(str, argv)))
+    config = seen["chain_config"]
+    assert (config.temperature, config.steps_mean, config.thin, config.burn_in) == (0.7, 3.5, 1, 0)
+    assert seen["steps_mean"] == 2.0  # the examples keep the training's corruption
 
 
 @pytest.mark.parametrize("case", ["vae_option", "chain_option", "png_output", "no_usable"])
@@ -309,13 +328,13 @@ def test_cli_errors_are_one_line_and_come_before_any_computation(files, tmp_path
         data = tmp_path / "alien.smi"
         data.write_text("[Xe]\nC[Si](C)(C)C\n")
     checkpoint = files["vae"] if case == "chain_option" else files["chain"]
-    extra = {"vae_option": ["-k", "5", "--traversal", tmp_path / "t.png"], "chain_option": ["--chains", "2"],
+    extra = {"vae_option": ["-k", "5", "--traversal", tmp_path / "t.png"], "chain_option": ["--chains", "2", "--temperature", "0.5"],
              "png_output": ["-o", tmp_path / "out.png"], "no_usable": []}[case]  # fmt: skip
     assert main(list(map(str, ["evaluate", "--checkpoint", checkpoint, "--data", data, *extra]))) == 2
     err = capsys.readouterr().err.strip()
     assert err.splitlines()[-1].startswith("ric evaluate: error:") and "Traceback" not in err
     assert sum(line.startswith("ric evaluate: error") for line in err.splitlines()) == 1
-    expected = {"vae_option": "--iwae-k, --traversal: VAE options", "chain_option": "--chains: chain-model option",
+    expected = {"vae_option": "--iwae-k, --traversal: VAE options", "chain_option": "--chains, --temperature: chain-model options",
                 "png_output": ".png", "no_usable": "no molecule that the fragment move set"}[case]  # fmt: skip
     assert expected in err
     assert not (tmp_path / "out.png").exists()
