@@ -141,38 +141,54 @@ def block_logits(scores: Any, temperature: float = 1.0) -> list[BlockLogits]:
     counts = scores.counts.cpu().numpy()  # [4, B]: stop, atom, pair and set candidates per state
     num_graphs = counts.shape[1]
     starts = np.cumsum(counts, axis=1) - counts  # first candidate of each state among the batch's of a kind
-    tables: list[np.ndarray] = []
-    parts = []  # (value, graph, first, count, table, row) per kind
     b = np.arange(num_graphs, dtype=np.int64)
-    none = np.full(num_graphs, -1, dtype=np.int64)
-    stop = scores.stop.float() * scale
-    parts.append((stop.cpu().numpy().astype(np.float64), b, np.zeros(num_graphs, dtype=np.int64),
-                  np.ones(num_graphs, dtype=np.int64), none, none))
+    kinds = ((1, scores.atom), (2, scores.pair))
+    groups = {k: s.blocks.groups.cpu().numpy() for k, s in kinds}
+    graphs = {k: s.blocks.graph.cpu().numpy() for k, s in kinds}
+    # Entries of each state, in flat order: stop, its atom blocks, its pair blocks, its sets.
+    per_state = np.stack([np.ones(num_graphs, dtype=np.int64)]
+                         + [np.bincount(graphs[k], minlength=num_graphs) for k, _ in kinds] + [counts[3]])
+    bounds = np.concatenate([[0], np.cumsum(per_state.sum(axis=0))])
+    kind_start = bounds[:-1] + np.cumsum(per_state, axis=0) - per_state  # [4, B]: first entry of each kind
+    total = int(bounds[-1])
+    value = np.empty(total, dtype=np.float64)
+    first = np.empty(total, dtype=np.int64)
+    count = np.ones(total, dtype=np.int64)
+    table = np.full(total, -1, dtype=np.int64)
+    row = np.full(total, -1, dtype=np.int64)
+
+    value[kind_start[0]] = (scores.stop.float() * scale).cpu().numpy()
+    first[kind_start[0]] = 0
+    tables: list[np.ndarray] = []
     base = 1 + np.zeros(num_graphs, dtype=np.int64)  # flat index of each state's first candidate of the kind
-    for kind, block_scores in ((1, scores.atom), (2, scores.pair)):
-        groups = block_scores.blocks.groups.cpu().numpy()
-        if len(groups):
+    for kind, block_scores in kinds:
+        g = groups[kind]
+        if len(g):
+            blocks = block_scores.blocks
             group_tables = [t.float() * scale if scale != 1.0 else t.float() for t in block_scores.tables]
             lse = torch.cat([torch.logsumexp(t, dim=1) for t in group_tables])
-            graph = block_scores.blocks.graph.cpu().numpy()
-            offset = block_scores.blocks.offset.cpu().numpy()
-            size = groups[:, 1] - groups[:, 0]
-            table = np.repeat(np.arange(len(tables), len(tables) + len(groups), dtype=np.int64), size)
-            row = np.arange(int(size.sum()), dtype=np.int64) - np.repeat(groups[:, 0], size)
-            parts.append((lse.cpu().numpy().astype(np.float64), graph, base[graph] + offset - starts[kind, graph],
-                          block_scores.blocks.count.cpu().numpy(), table, row))
+            graph = graphs[kind]
+            offset = blocks.offset.cpu().numpy()
+            # Blocks are stored by class list; their rank within their state in flat order
+            # follows from sorting them by flat offset (which is state-major).
+            by_offset = np.argsort(offset, kind="stable")
+            rank = np.empty_like(by_offset)
+            rank[by_offset] = np.arange(len(by_offset)) - (np.cumsum(per_state[kind]) - per_state[kind])[graph[by_offset]]
+            dest = kind_start[kind][graph] + rank
+            size = g[:, 1] - g[:, 0]
+            value[dest] = lse.cpu().numpy()
+            first[dest] = base[graph] + offset - starts[kind][graph]
+            count[dest] = blocks.count.cpu().numpy()
+            table[dest] = np.repeat(np.arange(len(tables), len(tables) + len(g), dtype=np.int64), size)
+            row[dest] = np.arange(int(size.sum()), dtype=np.int64) - np.repeat(g[:, 0], size)
             tables.extend(t.detach().cpu().numpy() for t in group_tables)
         base = base + counts[kind]
     num_sets = counts[3]
     if num_sets.sum():
         set_graph = np.repeat(b, num_sets)
         within = np.arange(int(num_sets.sum()), dtype=np.int64) - np.repeat(starts[3], num_sets)
-        sets = scores.sets.float() * scale
-        ones = np.ones(len(set_graph), dtype=np.int64)
-        parts.append((sets.cpu().numpy().astype(np.float64), set_graph, base[set_graph] + within, ones, -ones, -ones))
-    value, graph, first, count, table, row = (np.concatenate(x) for x in zip(*parts))
-    order = np.lexsort((first, graph))
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(graph, minlength=num_graphs))])
-    entries = _Entries(value[order], first[order], count[order], table[order], row[order], bounds,
-                       counts.sum(axis=0), tables)
+        dest = kind_start[3][set_graph] + within
+        value[dest] = (scores.sets.float() * scale).cpu().numpy()
+        first[dest] = base[set_graph] + within
+    entries = _Entries(value, first, count, table, row, bounds, counts.sum(axis=0), tables)
     return [BlockLogits(entries, k) for k in range(num_graphs)]

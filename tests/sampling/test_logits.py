@@ -49,6 +49,10 @@ def test_two_level_logits_hold_the_flat_logits(move_set, scorer, states, tempera
     for b, f, e in zip(blocks, flat, encodings):
         assert b.size == f.shape[0] == 1 + e.num_moves
         np.testing.assert_allclose(b.flat(), f / temperature, rtol=1e-5, atol=1e-5)
+        # entries in flat order: stop first, then each entry's first candidate after the last's
+        e = b._e
+        firsts = e.first[e.bounds[b._b] : e.bounds[b._b + 1]]
+        assert firsts[0] == 0 and (np.diff(firsts) > 0).all()
 
 
 def test_two_level_draws_follow_the_flat_softmax(move_set, scorer, states):
