@@ -554,6 +554,9 @@ class StationarityPoint:
         fcd_score: ``exp(-0.2 fcd)``.
         mean_heavy_atoms: mean heavy atoms per state.
         same_as_start: fraction of chains whose state is their starting molecule.
+        heavy_atom_quantiles: the 10th, 50th and 90th percentiles and the maximum of the
+            states' heavy atoms: a drift of every chain moves the median, a few runaway
+            chains only the upper end.
     """
 
     transitions: int
@@ -564,6 +567,7 @@ class StationarityPoint:
     fcd_score: float | None
     mean_heavy_atoms: float
     same_as_start: float
+    heavy_atom_quantiles: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -631,11 +635,14 @@ def _point(t: int, states: Sequence[str], starts: Sequence[str], reference: Refe
         kl = kl_divergence_from_descriptors(kl_descriptors(mols), reference.kl).score
     if len(states) >= 2:
         fcd = frechet_distance(chemnet_stats(states, device=device), reference.fcd)
+    sizes = [_heavy_atoms(s) for s in states]
     return StationarityPoint(
         transitions=int(t), n_states=len(states), n_unique=len(mols), kl_score=kl, fcd=fcd,
         fcd_score=None if fcd is None else math.exp(-0.2 * fcd),
-        mean_heavy_atoms=float(np.mean([_heavy_atoms(s) for s in states])),
+        mean_heavy_atoms=float(np.mean(sizes)),
         same_as_start=float(np.mean([a == b for a, b in zip(states, starts)])),
+        heavy_atom_quantiles={"p10": float(np.percentile(sizes, 10)), "p50": float(np.percentile(sizes, 50)),
+                              "p90": float(np.percentile(sizes, 90)), "max": float(np.max(sizes))},
     )  # fmt: skip
 
 

@@ -222,6 +222,8 @@ def test_stationarity_has_one_point_per_transition_count(evaluated, graphs):
         assert p.n_states == 4 and 1 <= p.n_unique <= 4 and p.mean_heavy_atoms > 0
         assert p.fcd is not None and p.fcd >= 0 and p.fcd_score == pytest.approx(math.exp(-0.2 * p.fcd))
         assert p.kl_score is None or 0 < p.kl_score <= 1
+        q = p.heavy_atom_quantiles
+        assert 0 < q["p10"] <= q["p50"] <= q["p90"] <= q["max"] and q["p10"] <= p.mean_heavy_atoms <= q["max"]
     change = evaluated.atom_change
     assert change.transitions == 4 * 3
     assert change.mean_abs_delta >= abs(change.mean_delta)
