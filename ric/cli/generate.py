@@ -43,7 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="worker processes the chains are split over (default 2 on the CPU, 1 on a GPU); "
                        "the samples of a seed are fixed for a given number of processes")
     chain.add_argument("--uniform", action="store_true", help="uniformly random legal moves instead of the network")
-    p.add_argument("--temperature", type=positive_float, default=1.0, help="softmax temperature (default 1)")
+    p.add_argument("--temperature", type=positive_float, default=None,
+                   help="softmax temperature (default: the checkpoint's recorded sampler setting, else 1)")
     p.add_argument("--sampler", choices=("ancestral", "gibbs"),
                    help="VAE checkpoints only: ancestral (default) or the encoder-decoder Gibbs chain from --init")
     p.add_argument("--with-stats", action="store_true", help="add tab-separated chain statistics to each line")
@@ -53,6 +54,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 _CHAIN_ONLY = ("scaffold", "uniform", "burn_in", "thin", "max_atoms", "max_reconstruction_steps", "revisit", "steps_mean",
                "processes")
+
+
+def _temperature(args: argparse.Namespace) -> float:
+    """``--temperature`` for the sequence models (VAE family, CharRNN): 1 when not given."""
+    return 1.0 if args.temperature is None else args.temperature
 
 
 def _flag(name: str) -> str:
@@ -108,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
                                f"sampled {how}")
         generator = generator_class.from_checkpoint(
             args.checkpoint, device=args.device, seed=args.seed, batch_size=args.batch_size or 64,
-            temperature=args.temperature, payload=payload,
+            temperature=_temperature(args), payload=payload,
         )  # fmt: skip
         log.info("checkpoint: %s (a %s)", os.path.abspath(args.checkpoint), name)
         stats_names = sample_class.STATS
@@ -122,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError("--init gives the starting molecules of --sampler gibbs; the ancestral sampler has none")
         generator = VAEGenerator.from_checkpoint(
             args.checkpoint, device=args.device, init=args.init, sampler=args.sampler or "ancestral",
-            seed=args.seed, batch_size=args.batch_size or 64, temperature=args.temperature, payload=payload,
+            seed=args.seed, batch_size=args.batch_size or 64, temperature=_temperature(args), payload=payload,
         )  # fmt: skip
         log.info("checkpoint: %s (a VAE-family model)", os.path.abspath(args.checkpoint))
         stats_names = VAESample.STATS
@@ -172,8 +178,8 @@ def run(args: argparse.Namespace) -> int:
 def _chain_generator(args: argparse.Namespace, payload: dict):
     from ric.sampling.generator import ChainGenerator
 
-    options = {k: getattr(args, k) for k in ("burn_in", "thin", "max_reconstruction_steps", "steps_mean", "batch_size")
-               if getattr(args, k) is not None}
+    options = {k: getattr(args, k) for k in ("burn_in", "thin", "max_reconstruction_steps", "steps_mean", "batch_size",
+                                             "temperature") if getattr(args, k) is not None}
     if args.revisit is not None:
         options["stop_on_revisit"] = args.revisit == "stop"
     return ChainGenerator.from_checkpoint(
@@ -185,7 +191,6 @@ def _chain_generator(args: argparse.Namespace, payload: dict):
         scaffold=args.scaffold,
         processes=args.processes,
         max_atoms=args.max_atoms,
-        temperature=args.temperature,
         payload=payload,
         **options,
     )

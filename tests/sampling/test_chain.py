@@ -302,3 +302,22 @@ def test_recorded_sampler_settings_set_the_number_of_chains(tmp_path, fragment_s
     rows = [line.split("\t") for line in out.read_text().splitlines()[1:]]
     assert sorted({int(r[1]) for r in rows}) == [0, 1, 2]  # three chains
     assert all(int(r[2]) % 2 == 0 for r in rows)  # every second transition
+
+
+def test_ric_generate_keeps_the_recorded_temperature_unless_given(tmp_path, fragment_set, tiny_model, zinc_smiles):
+    from ric.cli.generate import _chain_generator
+    from ric.cli.main import build_parser
+    from ric.runtime.checkpoint import load_checkpoint
+
+    ckpt = tmp_path / "tiny.pt"
+    _write_checkpoint(ckpt, fragment_set, tiny_model)
+    payload = load_checkpoint(ckpt)
+    payload["sampler"] = {"temperature": 0.5, "thin": 2}
+    save_checkpoint(ckpt, payload)
+    init = tmp_path / "init.smi"
+    init.write_text("\n".join(zinc_smiles[:20]) + "\n")
+    base = ["generate", "--checkpoint", str(ckpt), "--init", str(init), "-n", "1", "-o", str(tmp_path / "o.smi")]
+    for extra, expected in (([], 0.5), (["--temperature", "0.8"], 0.8)):
+        args = build_parser().parse_args(base + extra)
+        gen = _chain_generator(args, load_checkpoint(ckpt))
+        assert gen.config.temperature == expected and gen.config.thin == 2
