@@ -649,6 +649,7 @@ def train_graphrnn(
     progress: bool = False,
     overwrite: bool = False,
     relocate: dict[str, str | None] | None = None,
+    epochs: int | None = None,
 ) -> GraphRNNTrainResult:
     """Train a GraphRNN, or continue an interrupted run
     (:func:`~ric.baselines.sequence_training.train_sequence_model` with
@@ -656,7 +657,7 @@ def train_graphrnn(
     ``max_nodes`` are computed from ``config.data`` (and stored in the checkpoint) before
     the CPU clock of ``time_budget`` starts."""
     result = train_sequence_model(GRAPHRNN_MODEL_FAMILY, config, resume=resume, max_steps=max_steps,
-                                  time_budget=time_budget, progress=progress, overwrite=overwrite, relocate=relocate)
+                                  time_budget=time_budget, progress=progress, overwrite=overwrite, relocate=relocate, epochs=epochs)
     return GraphRNNTrainResult(result.step, result.checkpoint, result.valid["nll"], result.seconds, result.cpu_seconds)
 
 

@@ -293,6 +293,7 @@ def train_sequence_model(
     progress: bool = False,
     overwrite: bool = False,
     relocate: dict[str, str | None] | None = None,
+    epochs: int | None = None,
 ) -> SequenceTrainResult:
     """Train a model of ``family``, or continue an interrupted run.
 
@@ -302,6 +303,8 @@ def train_sequence_model(
             default ``None``: resume).
         resume: a run directory holding ``checkpoint.pt`` (default ``None``: a new run).
         max_steps: overrides the (stored) ``max_steps`` (default ``None``: keep it).
+        epochs: overrides the (stored) ``epochs`` (default ``None``: keep it), e.g. to continue
+            a run that ended at its epoch limit before its time budget.
         time_budget: overrides the (stored) ``time_budget``, in CPU seconds of the whole run
             (a resumed run counts the seconds already spent; default ``None``: keep it). The
             clock starts when the data are loaded and the model is built.
@@ -341,6 +344,8 @@ def train_sequence_model(
         data_files = record_inputs(data=config.data, valid=config.valid)
     if max_steps is not None:
         config = replace(config, max_steps=max_steps)
+    if epochs is not None:
+        config = replace(config, epochs=epochs)
     if time_budget is not None:
         config = replace(config, time_budget=time_budget)
     out = Path(resume if resume is not None else config.out)

@@ -120,12 +120,13 @@ def train_charrnn(
     progress: bool = False,
     overwrite: bool = False,
     relocate: dict[str, str | None] | None = None,
+    epochs: int | None = None,
 ) -> CharRNNTrainResult:
     """Train a CharRNN, or continue an interrupted run
     (:func:`~ric.baselines.sequence_training.train_sequence_model` with :data:`CHARRNN_FAMILY`;
     the arguments are documented there)."""
     result = train_sequence_model(CHARRNN_FAMILY, config, resume=resume, max_steps=max_steps, time_budget=time_budget,
-                                  progress=progress, overwrite=overwrite, relocate=relocate)  # fmt: skip
+                                  progress=progress, overwrite=overwrite, relocate=relocate, epochs=epochs)  # fmt: skip
     return CharRNNTrainResult(result.step, result.checkpoint, result.valid["nll"], result.seconds, result.cpu_seconds)
 
 

@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vocab", help="fragment vocabulary (default: built from --data)")
     p.add_argument("--out", help="run directory")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint "
-                   "(only --max-steps and --time-budget may change; --data/--valid may name the run's files "
+                   "(only --max-steps, --time-budget and --epochs may change; --data/--valid may name the run's files "
                    "at a new place, with the same content)")
     p.add_argument("--overwrite", action="store_true",
                    help="start a new run in --out even if it holds one (its files are replaced)")
@@ -116,7 +116,7 @@ _FOREIGN_OPTIONS = {
 }
 _VAE_FOREIGN_OPTIONS = (("chain-model", _CHAIN_OPTIONS), ("CharRNN", _CHARRNN_OPTIONS), ("GraphRNN", _GRAPHRNN_OPTIONS))
 #: Options a resumed run may change.
-_RESUME_OPTIONS = ("max_steps", "time_budget", "resume", "model", "data", "valid")
+_RESUME_OPTIONS = ("max_steps", "time_budget", "epochs", "resume", "model", "data", "valid")
 
 
 def _given(args: argparse.Namespace, names) -> list[str]:
@@ -125,11 +125,16 @@ def _given(args: argparse.Namespace, names) -> list[str]:
     return ["--" + n.replace("_", "-") for n in names if getattr(args, n) != defaults.get(n)]
 
 
+def _resumed_epochs(args: argparse.Namespace) -> int | None:
+    """``--epochs`` when given with ``--resume`` (a new epoch limit), else ``None`` (keep the run's)."""
+    return args.epochs if _given(args, ["epochs"]) else None
+
+
 def _run_vae(args: argparse.Namespace) -> int:
     from ric.vae.training import VAETrainConfig, train_vae
 
     if args.resume:
-        result = train_vae(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget,
+        result = train_vae(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget, epochs=_resumed_epochs(args),
                            progress=not getattr(args, "quiet", False), relocate={"data": args.data, "valid": args.valid})
     else:
         config = VAETrainConfig(
@@ -151,7 +156,7 @@ def _run_charrnn(args: argparse.Namespace) -> int:
     from ric.baselines.training import CharRNNTrainConfig, train_charrnn
 
     if args.resume:
-        result = train_charrnn(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget,
+        result = train_charrnn(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget, epochs=_resumed_epochs(args),
                                progress=not getattr(args, "quiet", False),
                                relocate={"data": args.data, "valid": args.valid})
     else:
@@ -172,7 +177,7 @@ def _run_graphrnn(args: argparse.Namespace) -> int:
     from ric.baselines.graphrnn import GraphRNNTrainConfig, train_graphrnn
 
     if args.resume:
-        result = train_graphrnn(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget,
+        result = train_graphrnn(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget, epochs=_resumed_epochs(args),
                                 progress=not getattr(args, "quiet", False),
                                 relocate={"data": args.data, "valid": args.valid})
     else:
@@ -217,7 +222,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
         ignored = _given(args, [n for n in args.parser_defaults if n not in _RESUME_OPTIONS])
         if ignored:
             raise CommandError(f"{', '.join(ignored)}: a resumed run keeps the settings it started with; "
-                               "only --max-steps and --time-budget may change")
+                               "only --max-steps, --time-budget and --epochs may change")
         return
     if not args.data or not args.out:
         raise CommandError("--data and --out are required (or --resume RUN_DIR)")
@@ -271,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
     from ric.training.loop import train
 
     if args.resume:
-        result = train(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget, progress=not getattr(args, "quiet", False),
+        result = train(resume=args.resume, max_steps=args.max_steps, time_budget=args.time_budget, epochs=_resumed_epochs(args), progress=not getattr(args, "quiet", False),
                        relocate={"data": args.data, "valid": args.valid})
     else:
         config = TrainConfig(

@@ -169,7 +169,7 @@ def _lr_lambda(warmup: int, decay_steps: int | None = None, final_ratio: float =
 
 
 def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None = None,
-          max_steps: int | None = None, time_budget: float | None = None,
+          max_steps: int | None = None, time_budget: float | None = None, epochs: int | None = None,
           progress: bool = False, overwrite: bool = False,
           relocate: dict[str, str | None] | None = None) -> TrainResult:
     """Train a reconstruction model, or continue an interrupted run.
@@ -183,6 +183,7 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         resume: a run directory holding ``checkpoint.pt`` to continue from; its stored
             configuration is used.
         max_steps: overrides ``max_steps`` of the (stored) configuration.
+        epochs: overrides ``epochs`` of the (stored) configuration (default ``None``: keep it).
         time_budget: overrides ``time_budget`` of the (stored) configuration: CPU seconds of
             the whole run, so a resumed run counts the seconds already spent.
         progress: show a tqdm progress bar (rank 0).
@@ -227,6 +228,8 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         data_files = record_inputs(data=config.data, valid=config.valid, vocab=config.vocab)
     if max_steps is not None:
         config = config.replace(max_steps=max_steps)
+    if epochs is not None:
+        config = config.replace(epochs=epochs)
     if time_budget is not None:
         config = config.replace(time_budget=time_budget)
     out = Path(config.out if resume is None else resume)

@@ -138,9 +138,10 @@ def train_vae(
     progress: bool = False,
     overwrite: bool = False,
     relocate: dict[str, str | None] | None = None,
+    epochs: int | None = None,
 ) -> VAETrainResult:
     """Train a sequence VAE, or continue an interrupted run (:func:`train_sequence_model`
     with :data:`VAE_FAMILY`; the arguments are documented there)."""
     result = train_sequence_model(VAE_FAMILY, config, resume=resume, max_steps=max_steps, time_budget=time_budget,
-                                  progress=progress, overwrite=overwrite, relocate=relocate)  # fmt: skip
+                                  progress=progress, overwrite=overwrite, relocate=relocate, epochs=epochs)  # fmt: skip
     return VAETrainResult(result.step, result.checkpoint, result.valid["elbo"], result.seconds, result.cpu_seconds)

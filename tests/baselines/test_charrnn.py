@@ -135,6 +135,20 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path, train_file):
     assert _logged(tmp_path / "a") == _logged(tmp_path / "b") and len(_logged(tmp_path / "a")) == 3
 
 
+def test_a_run_that_ended_at_its_epoch_limit_continues_with_more_epochs(tmp_path, train_file, capsys):
+    """40 molecules, batch 4: 10 steps per epoch. A 1-epoch run resumed with 2 epochs
+    ends where a 2-epoch run ends, with the same weights."""
+    from ric.cli.main import main
+
+    full = train_charrnn(_config(tmp_path / "a", train_file, max_steps=None, epochs=2))
+    first = train_charrnn(_config(tmp_path / "b", train_file, max_steps=None, epochs=1))
+    assert first.step == 10 and full.step == 20
+    assert main(["-q", "train", "--resume", str(tmp_path / "b" / "run"), "--epochs", "2"]) == 0
+    a = load_checkpoint(full.checkpoint)["model_state"]
+    b = load_checkpoint(tmp_path / "b" / "run" / "checkpoint.pt")
+    assert b["step"] == 20 and all(torch.equal(a[k], b["model_state"][k]) for k in a)
+
+
 def _logged(root) -> dict:
     """``step -> (loss, nll)`` of the training rows of a run's metrics.csv."""
     rows = list(csv.DictReader((root / "run" / "metrics.csv").read_text().splitlines()))
