@@ -28,7 +28,7 @@ import torch
 from ric.moves.encoding import MoveEncoding
 from ric.moves.protocol import Stop
 from ric.nn.data import collate_states
-from ric.sampling.logits import FlatLogits, block_logits, gumbel_argmax
+from ric.sampling.logits import FlatLogits, block_logits
 
 __all__ = ["ChainConfig", "Sample", "ChainSampler", "NetworkScorer", "UniformScorer", "chain_starts"]
 
@@ -158,7 +158,6 @@ class NetworkScorer:
             np.concatenate([logits[starts[k, b] : starts[k, b] + counts[k, b]] for k in range(4)])
             for b in range(len(encodings))
         ]
-
 
     @torch.no_grad()
     def score(self, features: Sequence[tuple], encodings: Sequence[MoveEncoding],
@@ -290,11 +289,7 @@ class ChainSampler:
             masked = logits.flat()
             masked[ms.forbidden_mask(state, encoding, chain.working_protected)] = -np.inf
         for _ in range(self.config.max_redraws + 1):
-            if masked is None:
-                flat = logits.draw(chain.rng)
-            else:
-                flat = gumbel_argmax(masked, chain.rng.random(masked.shape[0]))
-                flat = flat if np.isfinite(masked[flat]) else -1
+            flat = (logits if masked is None else FlatLogits(masked)).draw(chain.rng)
             if flat < 0:
                 return None, None
             if flat == 0:
