@@ -114,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     configure_logging(args.verbose, args.quiet)
+    from ric.runtime.gc_tuning import tune_gc
+
+    tune_gc(freeze=False)  # commands build many short-lived objects; see ric.runtime.gc_tuning
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     try:

@@ -29,6 +29,7 @@ from ric.moves.encoding import MoveEncoding
 from ric.moves.protocol import Stop
 from ric.nn.data import collate_states
 from ric.sampling.logits import FlatLogits, block_logits
+from ric.runtime.gc_tuning import tune_gc
 
 __all__ = ["ChainConfig", "Sample", "ChainSampler", "NetworkScorer", "UniformScorer", "chain_starts"]
 
@@ -408,6 +409,7 @@ def _worker(sampler: ChainSampler, chain_ids: range, num_chains: int, seed: int,
 
     try:
         torch.set_num_threads(threads)
+        tune_gc()  # this process is ours: keep the collector off the chains' short-lived objects
         for samples in sampler._steps(chain_ids, num_chains, seed):
             queue.put(samples)
     except KeyboardInterrupt:

@@ -31,6 +31,7 @@ from ric.nn.model import ModelConfig, ReconstructionModel
 from ric.runtime.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ric.runtime.cpu_clock import CpuClock
 from ric.runtime.device import resolve_device
+from ric.runtime.gc_tuning import tune_gc
 from ric.training.config import TrainConfig
 from ric.training.dataset import CorruptionDataset, EpochSampler
 
@@ -68,6 +69,12 @@ class TrainResult:
     checkpoint: Path | None
     steps_done: int = 0
     stopped_by: str = "epochs"
+
+
+def _init_data_worker(worker_id: int) -> None:
+    """DataLoader worker start-up: the worker is ours and runs corruption, featurisation and
+    move encoding (many short-lived objects), so the collector is tuned for that."""
+    tune_gc()
 
 
 def _distributed() -> tuple[int, int, int]:
@@ -292,6 +299,7 @@ def train(config: TrainConfig | None = None, *, resume: str | os.PathLike | None
         num_workers=config.workers,
         persistent_workers=config.workers > 0,
         pin_memory=device.type == "cuda",
+        worker_init_fn=_init_data_worker,
     )
 
     # --- model, optimiser ----------------------------------------------------
