@@ -479,6 +479,10 @@ class HennebergMoveSet:
         return InverseI(d2[r]) if r < len(d2) else inv2[r - len(d2)]
 
     # ------------------------------------------------------------------ identity / checks
+    def quick_key(self, state: LamanGraph) -> tuple:
+        """``(n, sorted degree sequence)``: equal for isomorphic graphs."""
+        return (state.n, tuple(np.sort(state.degrees).tolist()))
+
     def key(self, state: LamanGraph) -> str:
         """:func:`~ric.laman.graph.canonical_key`: equal exactly for isomorphic graphs."""
         key = state._cache.get("key")

@@ -32,6 +32,14 @@ class MoleculeStates:
         """Heavy atoms."""
         return state.num_atoms
 
+    def quick_key(self, state: MolGraph) -> tuple:
+        """``(atoms, bonds, sorted (element, charge, degree) of the atoms)``: equal for
+        equal canonical SMILES (the same heavy-atom graph, whatever its numbering and
+        Kekulé form), and no RDKit call."""
+        degrees = state.degrees
+        return (state.num_atoms, state.num_bonds,
+                tuple(sorted(zip(state.atomic_nums, state.charges, degrees))))
+
     def is_valid(self, state: MolGraph) -> bool:
         """RDKit sanitises the molecule and it is one connected component."""
         return state.sanitizes() and state.is_connected()

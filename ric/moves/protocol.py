@@ -23,7 +23,7 @@ Conventions every implementation follows:
 """
 from __future__ import annotations
 
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Hashable, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -82,6 +82,12 @@ class MoveSet(Protocol, Generic[State, Move]):
 
     def key(self, state: State) -> str:
         """A canonical identity of the state (equal keys mean equal objects)."""
+        ...
+
+    def quick_key(self, state: State) -> Hashable:
+        """A cheap invariant of :meth:`key`: states with equal keys have equal quick keys
+        (the converse need not hold). The sampler's revisit check compares keys only
+        where quick keys collide."""
         ...
 
     def check_state(self, state: State) -> str | None:

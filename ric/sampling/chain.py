@@ -192,7 +192,7 @@ class _Chain:
     transitions: int = 0
     working: Any = None
     working_protected: frozenset[int] = frozenset()
-    visited: set[str] = field(default_factory=set)
+    visited: dict[Any, list[Any]] = field(default_factory=dict)  # quick key -> states
     corruption_steps: int = 0
     reconstruction_steps: int = 0
     redraws: int = 0
@@ -265,7 +265,8 @@ class ChainSampler:
         chain.corruption_steps = taken
         chain.reconstruction_steps = 0
         chain.redraws = 0
-        chain.visited = {ms.key(state)}
+        chain.visited = {}
+        self._revisits(chain, state)
 
     # ------------------------------------------------------------------ one step
     def _score(self, features: list, encodings: list) -> list[Any]:
@@ -327,6 +328,20 @@ class ChainSampler:
             redraws=chain.redraws,
         )
 
+    def _revisits(self, chain: _Chain, state: Any) -> bool:
+        """Record ``state`` as visited by the chain's current reconstruction; True when an
+        equal state (equal :meth:`key`) was visited before. Keys, which can be costly (a
+        canonical SMILES), are computed only for states whose cheap ``quick_key`` collides
+        with a visited one's: the same answer as comparing every key."""
+        ms = self.move_set
+        same = chain.visited.setdefault(ms.quick_key(state), [])
+        if same:
+            key = ms.key(state)
+            if any(ms.key(other) == key for other in same):
+                return True
+        same.append(state)
+        return False
+
     def _cap(self, chain: _Chain) -> int:
         cap = self.config.max_reconstruction_steps
         return min(cap, max(1, chain.corruption_steps)) if self.config.match_corruption else cap
@@ -382,12 +397,10 @@ class ChainSampler:
                     )
                     chain.working = new
                     chain.reconstruction_steps += 1
-                    key = self.move_set.key(new)
-                    if key in chain.visited and self.config.stop_on_revisit:
+                    if self._revisits(chain, new) and self.config.stop_on_revisit:
                         ended = "revisit"
                     elif chain.reconstruction_steps >= self._cap(chain):
                         ended = "cap"
-                    chain.visited.add(key)
                 if ended is not None:
                     sample = self._finish(chain, ended)
                     if sample is not None:

@@ -69,7 +69,9 @@ def test_legal_moves_apply_invert_and_stay_valid(case):
             assert move_set.size(after) >= move_set.size(state) - len(removed)
             inverse = move_set.inverse(state, move)
             assert move_set.is_legal(after, inverse)
-            assert move_set.key(move_set.apply(after, inverse)) == key
+            back = move_set.apply(after, inverse)
+            assert move_set.key(back) == key
+            assert move_set.quick_key(back) == move_set.quick_key(state)  # renumbered, same object
             assert move_set.parse_move(move_set.format_move(move)) == move
 
 

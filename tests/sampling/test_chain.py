@@ -88,6 +88,44 @@ def test_revisits_end_reconstructions_only_when_asked(zinc_graphs):
     assert all(s.reconstruction_steps == 12 for s in samples)
 
 
+class _QuickKeyAs:
+    """A move set whose ``quick_key`` is replaced (everything else delegated)."""
+
+    def __init__(self, move_set, quick_key):
+        self._move_set, self.quick_key = move_set, quick_key
+
+    def __getattr__(self, name):
+        return getattr(self._move_set, name)
+
+
+@pytest.mark.parametrize("quick", ["key", "constant"])
+def test_revisit_check_through_quick_keys_equals_comparing_keys(zinc_graphs, quick):
+    """The sampler compares keys only where quick keys collide: the same samples and
+    endings as with the key itself as quick key, or with every quick key colliding."""
+    import numpy as np
+
+    from ric.sampling.chain import ChainSampler
+
+    move_set = make_move_set("atom")
+
+    def pair_moves_only(features, encodings):
+        out = []
+        for e in encodings:
+            logits = np.full(1 + e.num_moves, -np.inf)
+            logits[1 + e.num_atom_moves : 1 + e.num_atom_moves + e.num_pair_moves] = 0.0
+            out.append(logits)
+        return out
+
+    def run(ms):
+        config = ChainConfig(steps_mean=2.0, max_reconstruction_steps=12)
+        samples = ChainSampler(ms, pair_moves_only, list(zinc_graphs[:10]), config).run(8, seed=1)
+        return [(s.text, s.ended, s.reconstruction_steps) for s in (next(samples) for _ in range(60))]
+
+    reference = run(_QuickKeyAs(move_set, move_set.key if quick == "key" else (lambda state: 0)))
+    assert "revisit" in {ended for _, ended, _ in reference}
+    assert run(move_set) == reference
+
+
 def test_chain_moves_away_from_its_start(fragment_set, zinc_smiles):
     gen = _generator(fragment_set, None, zinc_smiles[:20], batch_size=4, seed=0)
     smiles = gen.generate(30)
