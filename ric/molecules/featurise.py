@@ -37,6 +37,8 @@ BOND_DIM = 5
 # read once off a sanitised RDKit atom and reused (exact, and far cheaper than asking RDKit
 # for every atom of every state).
 _HYDROGENS: dict[tuple[int, int, int], int] = {}
+# The five one-hot columns of an atom follow from (element, charge, bond-order sum, degree).
+_COLUMNS: dict[tuple[int, int, int, int], tuple[int, int, int, int, int]] = {}
 
 
 def featurise(graph: MolGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,19 +66,22 @@ def featurise(graph: MolGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     aromatic = [a.GetIdx() for a in mol.GetAromaticAtoms()]
 
     cols = []
-    hydrogens = _HYDROGENS
-    for a, (z, c) in enumerate(zip(graph.atomic_nums, graph.charges)):
-        key = (z, c, valences[a])
-        h = hydrogens.get(key)
-        if h is None:
-            h = hydrogens[key] = mol.GetAtomWithIdx(a).GetTotalNumHs()
-        cols.append((
-            _ELEMENT_COL.get(z, len(ELEMENTS)),
-            _CHARGE_OFF + (c + 1 if c in (-1, 0, 1) else 3),
-            _DEGREE_OFF + min(degrees[a], 6),
-            _FREE_OFF + min(max(free[a], 0), 5),
-            _HS_OFF + min(h, 4),
-        ))
+    memo = _COLUMNS
+    for a, key in enumerate(zip(graph.atomic_nums, graph.charges, valences, degrees)):
+        row = memo.get(key)
+        if row is None:
+            z, c, valence, degree = key
+            h = _HYDROGENS.get(key[:3])
+            if h is None:
+                h = _HYDROGENS[key[:3]] = mol.GetAtomWithIdx(a).GetTotalNumHs()
+            row = memo[key] = (
+                _ELEMENT_COL.get(z, len(ELEMENTS)),
+                _CHARGE_OFF + (c + 1 if c in (-1, 0, 1) else 3),
+                _DEGREE_OFF + min(degree, 6),
+                _FREE_OFF + min(max(free[a], 0), 5),  # max valence of (z, c) minus valence
+                _HS_OFF + min(h, 4),
+            )
+        cols.append(row)
     x = np.zeros((n, ATOM_DIM), dtype=np.float32)
     x[np.arange(n)[:, None], np.array(cols, dtype=np.int64).reshape(n, 5)] = 1.0
     x[in_ring, _RING_COL] = 1.0
