@@ -85,6 +85,11 @@ def main() -> None:
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return
 
+    try:  # what the command line does at start-up (ric.cli.main); a release without it keeps the defaults
+        from ric.runtime.gc_tuning import tune_gc
+        tune_gc(freeze=False)
+    except ImportError:
+        pass
     timers: dict = defaultdict(float)
     _instrument(timers, type(ChainGenerator.from_checkpoint(args.checkpoint, device="cpu").move_set))
     print(f"date {datetime.date.today()}, ric {ric.__version__}, RDKit {rdkit.__version__}, torch {torch.__version__}, "
