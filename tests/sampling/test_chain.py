@@ -57,27 +57,30 @@ def test_samples_are_valid_and_reproducible(fragment_set, tiny_model, zinc_smile
     assert other != again
 
 
+def _pair_moves_only(features, encodings):
+    """A scorer drawing uniformly among pair moves only (never stop): with the atom move
+    set, bond-order edits that often come back to a visited state."""
+    import numpy as np
+
+    out = []
+    for e in encodings:
+        logits = np.full(1 + e.num_moves, -np.inf)
+        logits[1 + e.num_atom_moves : 1 + e.num_atom_moves + e.num_pair_moves] = 0.0
+        out.append(logits)
+    return out
+
+
 def test_revisits_end_reconstructions_only_when_asked(zinc_graphs):
     """Bond-order edits only (atom move set, stop never drawn) come back to visited states
     often; with stop_on_revisit off a revisit never ends a reconstruction, which then runs
     to the cap."""
-    import numpy as np
-
     from ric.sampling.chain import ChainSampler
 
     move_set = make_move_set("atom")
 
-    def pair_moves_only(features, encodings):
-        out = []
-        for e in encodings:
-            logits = np.full(1 + e.num_moves, -np.inf)
-            logits[1 + e.num_atom_moves : 1 + e.num_atom_moves + e.num_pair_moves] = 0.0
-            out.append(logits)
-        return out
-
     def run(stop_on_revisit):
         config = ChainConfig(steps_mean=2.0, max_reconstruction_steps=12, stop_on_revisit=stop_on_revisit)
-        sampler = ChainSampler(move_set, pair_moves_only, list(zinc_graphs[:10]), config)
+        sampler = ChainSampler(move_set, _pair_moves_only, list(zinc_graphs[:10]), config)
         samples = sampler.run(8, seed=1)
         return [next(samples) for _ in range(60)]
 
@@ -102,23 +105,13 @@ class _QuickKeyAs:
 def test_revisit_check_through_quick_keys_equals_comparing_keys(zinc_graphs, quick):
     """The sampler compares keys only where quick keys collide: the same samples and
     endings as with the key itself as quick key, or with every quick key colliding."""
-    import numpy as np
-
     from ric.sampling.chain import ChainSampler
 
     move_set = make_move_set("atom")
 
-    def pair_moves_only(features, encodings):
-        out = []
-        for e in encodings:
-            logits = np.full(1 + e.num_moves, -np.inf)
-            logits[1 + e.num_atom_moves : 1 + e.num_atom_moves + e.num_pair_moves] = 0.0
-            out.append(logits)
-        return out
-
     def run(ms):
         config = ChainConfig(steps_mean=2.0, max_reconstruction_steps=12)
-        samples = ChainSampler(ms, pair_moves_only, list(zinc_graphs[:10]), config).run(8, seed=1)
+        samples = ChainSampler(ms, _pair_moves_only, list(zinc_graphs[:10]), config).run(8, seed=1)
         return [(s.text, s.ended, s.reconstruction_steps) for s in (next(samples) for _ in range(60))]
 
     reference = run(_QuickKeyAs(move_set, move_set.key if quick == "key" else (lambda state: 0)))
