@@ -330,7 +330,7 @@ class ChainSampler:
 
     def _revisits(self, chain: _Chain, state: Any) -> bool:
         """Record ``state`` as visited by the chain's current reconstruction; True when an
-        equal state (equal :meth:`key`) was visited before. Keys, which can be costly (a
+        equal state (equal move-set ``key``) was visited before. Keys, which can be costly (a
         canonical SMILES), are computed only for states whose cheap ``quick_key`` collides
         with a visited one's: the same answer as comparing every key."""
         ms = self.move_set
@@ -397,7 +397,7 @@ class ChainSampler:
                     )
                     chain.working = new
                     chain.reconstruction_steps += 1
-                    if self._revisits(chain, new) and self.config.stop_on_revisit:
+                    if self.config.stop_on_revisit and self._revisits(chain, new):
                         ended = "revisit"
                     elif chain.reconstruction_steps >= self._cap(chain):
                         ended = "cap"
